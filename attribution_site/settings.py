@@ -1,0 +1,275 @@
+"""Signalboard settings: one file, every value from the environment.
+
+Each variable has a default that works on a fresh clone (SQLite, the django-q2 ORM broker, the
+TikTok sandbox). Malformed values stop start-up with a message naming the variable. The README
+lists every variable.
+"""
+
+import re
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A strict boolean: unlike `env.bool`, a typo such as `ture` is an error, not False."""
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no/on/off, not {raw!r}")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """Comma-separated list with surrounding spaces removed (django-environ keeps them)."""
+    return [item.strip() for item in env.str(name, default=default).split(",") if item.strip()]
+
+
+def env_seconds_list(name: str, default: str) -> list[int]:
+    """Comma-separated positive whole seconds, e.g. `60,300,1800`."""
+    values = env_list(name, default)
+    if not values or not all(value.isdigit() and int(value) > 0 for value in values):
+        raise ImproperlyConfigured(f"{name} must be positive whole seconds, comma-separated")
+    return [int(value) for value in values]
+
+
+def env_url(name: str, default: str) -> str:
+    value = env.str(name, default=default).strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"{name} must start with http:// or https://, not {value!r}")
+    return value
+
+
+DEBUG = env_bool("DEBUG", True)
+
+_DEV_SECRET_KEY = "insecure-dev-key-only-for-debug-mode-never-in-production"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
+    SECRET_KEY = _DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# Secrets at rest: Fernet keys, newest first. The first key encrypts; every key decrypts, so a
+# new key can be put in front and old rows re-encrypted with `manage.py rotate_encryption_keys`.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is required when DEBUG is off")
+    # A fixed development key, so a fresh clone runs; `make run` writes a real one into .env.
+    FIELD_ENCRYPTION_KEYS = ["c2lnbmFsYm9hcmQtZGV2ZWxvcG1lbnQta2V5LTMyYj0="]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "social_django",
+    "integrations",
+    "events",
+    "reporting",
+    "integrations.tiktok.sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "attribution_site.urls"
+WSGI_APPLICATION = "attribution_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "integrations.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# Databases. SQLite needs WAL, a busy timeout and IMMEDIATE transactions to share its file with a
+# running django-q2 cluster without "database is locked" errors.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if IS_SQLITE:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;",
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "integrations:app-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, adopted now
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Cache: django-q2's monitor and DRF's throttles keep counters here. LocMem is per process;
+# set REDIS_URL for a shared one.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# django-q2. `retry` must exceed `timeout` (and the longest task) or the broker hands a running
+# task out again. Partner errors are recorded in our own tables, so a failed q2 task is not
+# retried by q2 (max_attempts=1, ack_failures) and never loops forever.
+Q_TASK_TIMEOUT = env_int("Q_TASK_TIMEOUT", 300, minimum=10)
+Q_CLUSTER = {
+    "name": "signalboard",
+    "workers": 1 if IS_SQLITE else env_int("Q_WORKERS", 2, minimum=1),
+    "timeout": Q_TASK_TIMEOUT,
+    "retry": Q_TASK_TIMEOUT + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": 0.5,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as `600/min`: a count, a slash, and s, m, h or d."""
+    value = env.str(name, default=default).strip()
+    if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must look like 600/min or 50/s, not {value!r}")
+    return value
+
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    # Client IPs come from REMOTE_ADDR unless you say how many proxies stand in front.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "DEFAULT_THROTTLE_RATES": {
+        # Per server API key, and per public key and visitor IP (web SDK).
+        "events_api": env_rate("EVENTS_API_RATE", "30000/min"),
+        "events_sdk": env_rate("EVENTS_SDK_RATE", "300/min"),
+    },
+}
+# Largest request body the events API reads (a full batch of 1,000 events fits easily).
+EVENTS_MAX_BODY_BYTES = env_int("EVENTS_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Signalboard events API",
+    "DESCRIPTION": (
+        "Send clicks' conversions to Signalboard: events (one or up to 1,000 at a time) and "
+        "installs with the app's server API key, and the web SDK's visits and events with the "
+        "public key. Every answer is 202 with one result per item, or a 4xx with a reason."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["events.schema.drop_trailing_slash_aliases"],
+}
+
+# TikTok. The clients read only TIKTOK_API_BASE_URL; the sandbox is mounted at /tiktok-sandbox/
+# when TIKTOK_SANDBOX is on, and `make run` points the base URL at it.
+TIKTOK_API_BASE_URL = env_url("TIKTOK_API_BASE_URL", "https://business-api.tiktok.com")
+TIKTOK_SANDBOX = env_bool("TIKTOK_SANDBOX", True)
+TIKTOK_APP_ID = env.str("TIKTOK_APP_ID", default="")
+TIKTOK_APP_SECRET = env.str("TIKTOK_APP_SECRET", default="")
+TIKTOK_HTTP_TIMEOUT = env_int("TIKTOK_HTTP_TIMEOUT", 10, minimum=1)
+
+# Forwarding (postbacks). Retryable failures wait these many seconds before attempt 2, 3, …
+# (each ±20% jitter); after the last one the postback is dead-lettered.
+POSTBACK_RETRY_SCHEDULE = env_seconds_list(
+    "POSTBACK_RETRY_SCHEDULE", "60,300,1800,7200,21600,86400"
+)
+# A claimed batch not finished within this many seconds is claimed again (its worker died).
+POSTBACK_LEASE_SECONDS = env_int("POSTBACK_LEASE_SECONDS", 120, minimum=TIKTOK_HTTP_TIMEOUT + 5)
+POSTBACK_CLAIM_LIMIT = env_int("POSTBACK_CLAIM_LIMIT", 5000, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")},
+    },
+}

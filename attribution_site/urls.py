@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Signalboard operations"
+admin.site.site_title = "Signalboard admin"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="integrations:app-list"), name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    # events first: its deliveries pages live under an integration's URL, beside the setup tabs.
+    path("", include("events.urls")),
+    path("", include("integrations.urls")),
+]
+
+if settings.TIKTOK_SANDBOX:
+    # A stand-in for TikTok's Business API, served by this process (see ARCHITECTURE.md).
+    # Point TIKTOK_API_BASE_URL at <PUBLIC_BASE_URL>/tiktok-sandbox to use it.
+    urlpatterns.append(path("tiktok-sandbox/", include("integrations.tiktok.sandbox.urls")))

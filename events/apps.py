@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    name = "events"
+    verbose_name = "Touchpoints, installs and events"
+
+    def ready(self) -> None:
+        from events import schema  # noqa: F401 - registers the API-key scheme with the schema
+        from integrations.schedules import register
+
+        # The sweep: nothing waits on a lost enqueue for more than a minute.
+        register("Deliver postbacks", "events.tasks.deliver_postbacks", minutes=1)

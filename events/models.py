@@ -1,0 +1,232 @@
+"""What apps and websites send us: touchpoints, installs, in-app events, and the postback outbox."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from integrations.models import App, Integration
+
+ORGANIC = "organic"
+
+
+class AttributionFields(models.Model):
+    """The attribution an install wins and every later event of the same user copies."""
+
+    media_source = models.CharField(max_length=64, default=ORGANIC)
+    campaign = models.CharField(max_length=255, blank=True)
+    campaign_id = models.CharField(max_length=64, blank=True)
+    adset = models.CharField(max_length=255, blank=True)
+    adset_id = models.CharField(max_length=64, blank=True)
+    ad = models.CharField(max_length=255, blank=True)
+    ad_id = models.CharField(max_length=64, blank=True)
+    site_id = models.CharField(max_length=255, blank=True)
+    channel = models.CharField(max_length=100, blank=True)
+    keywords = models.CharField(max_length=255, blank=True)
+    touch_type = models.CharField(max_length=16, blank=True, help_text="click or impression")
+    touch_time = models.DateTimeField(null=True, blank=True)
+    ttclid = models.CharField(max_length=255, blank=True)
+    match_type = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Touchpoint(AttributionFields):
+    """A click or impression, recorded by the attribution link or the web SDK."""
+
+    class Kind(models.TextChoices):
+        CLICK = "click", "Click"
+        IMPRESSION = "impression", "Impression"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="touchpoints")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CLICK)
+    click_id = models.CharField(max_length=64, unique=True, help_text="Ours, for Play's referrer.")
+    occurred_at = models.DateTimeField()
+    sub1 = models.CharField(max_length=255, blank=True)
+    sub2 = models.CharField(max_length=255, blank=True)
+    sub3 = models.CharField(max_length=255, blank=True)
+    sub4 = models.CharField(max_length=255, blank=True)
+    sub5 = models.CharField(max_length=255, blank=True)
+    idfa = models.CharField(max_length=64, blank=True)
+    gaid = models.CharField(max_length=64, blank=True)
+    web_user_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    referrer = models.TextField(blank=True)
+    url = models.TextField(blank=True)
+    is_retargeting = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["app", "occurred_at"], name="touch_app_time"),
+            models.Index(fields=["app", "ttclid"], name="touch_app_ttclid"),
+            models.Index(fields=["app", "web_user_id", "occurred_at"], name="touch_app_webuser"),
+            models.Index(fields=["app", "idfa"], name="touch_app_idfa"),
+            models.Index(fields=["app", "gaid"], name="touch_app_gaid"),
+            models.Index(fields=["app", "ip", "occurred_at"], name="touch_app_ip_time"),
+            models.Index(fields=["app", "media_source", "occurred_at"], name="touch_app_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.media_source} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Install(AttributionFields):
+    """An app's first open or a website's first visit, with the attribution it won."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="installs")
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="installs"
+    )
+    installed_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    device_id = models.CharField(
+        max_length=64, help_text="Our id for the device or browser (appsflyer_id equivalent)."
+    )
+    customer_user_id = models.CharField(max_length=255, blank=True)
+    web_user_id = models.CharField(max_length=64, blank=True)
+    idfa = models.CharField(max_length=64, blank=True)
+    idfv = models.CharField(max_length=64, blank=True)
+    gaid = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    os_version = models.CharField(max_length=32, blank=True)
+    app_version = models.CharField(max_length=32, blank=True)
+    play_referrer = models.TextField(blank=True)
+    is_reengagement = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "device_id"],
+                condition=Q(is_reengagement=False),
+                name="install_one_first_install_per_device",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["app", "installed_at"], name="install_app_time"),
+            models.Index(fields=["app", "media_source", "installed_at"], name="install_app_source"),
+            models.Index(fields=["app", "customer_user_id"], name="install_app_cuid"),
+            models.Index(fields=["app", "web_user_id"], name="install_app_webuser"),
+            # Events find their user's install by any of these (re-engagements included).
+            models.Index(fields=["app", "device_id"], name="install_app_device"),
+            models.Index(fields=["app", "idfa"], name="install_app_idfa"),
+            models.Index(fields=["app", "gaid"], name="install_app_gaid"),
+            models.Index(fields=["app", "idfv"], name="install_app_idfv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"install {self.device_id} ({self.media_source})"
+
+
+class InAppEvent(AttributionFields):
+    """An in-app or web event. Idempotent on the sender's `event_id` within an app."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="events")
+    install = models.ForeignKey(
+        Install, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    event_id = models.CharField(max_length=128)
+    event_name = models.CharField(max_length=100)
+    event_time = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    device_id = models.CharField(max_length=64, blank=True)
+    customer_user_id = models.CharField(max_length=255, blank=True)
+    web_user_id = models.CharField(max_length=64, blank=True)
+    idfa = models.CharField(max_length=64, blank=True)
+    idfv = models.CharField(max_length=64, blank=True)
+    gaid = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    # PII arrives plain or hashed; only the SHA-256 of the normalised value is ever stored.
+    email_sha256 = models.CharField(max_length=64, blank=True)
+    phone_sha256 = models.CharField(max_length=64, blank=True)
+    value = models.JSONField(default=dict, blank=True)
+    revenue = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    url = models.TextField(blank=True)
+    referrer = models.TextField(blank=True)
+    is_reengagement = models.BooleanField(default=False)
+    is_ad_revenue = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "event_id"], name="event_unique_per_app")
+        ]
+        indexes = [
+            models.Index(fields=["app", "event_time"], name="event_app_time"),
+            models.Index(fields=["app", "media_source", "event_time"], name="event_app_source"),
+            models.Index(fields=["app", "event_name", "event_time"], name="event_app_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id}"
+
+
+class Postback(models.Model):
+    """The outbox: one delivery of one event (or install) to one integration."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        DEAD = "dead", "Dead-lettered"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="postbacks")
+    event = models.ForeignKey(
+        InAppEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="postbacks"
+    )
+    install = models.ForeignKey(
+        Install, on_delete=models.CASCADE, null=True, blank=True, related_name="postbacks"
+    )
+    partner_event_name = models.CharField(max_length=100)
+    include_values = models.BooleanField(default=False)
+    include_revenue = models.BooleanField(default=False)
+    test_event_code = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    request_body = models.JSONField(null=True, blank=True, help_text="Sent body, token stripped.")
+    response_code = models.IntegerField(null=True, blank=True)
+    response_message = models.TextField(blank=True)
+    response_request_id = models.CharField(max_length=64, blank=True)
+    http_status = models.IntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    batch_size = models.PositiveIntegerField(null=True, blank=True)
+    attempt_log = models.JSONField(
+        default=list, blank=True, help_text="One entry per attempt: time, code, message."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "event", "partner_event_name"],
+                condition=Q(event__isnull=False),
+                name="postback_once_per_event_mapping",
+            ),
+            models.UniqueConstraint(
+                fields=["integration", "install"],
+                condition=Q(install__isnull=False),
+                name="postback_once_per_install",
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False) | Q(install__isnull=False),
+                name="postback_has_subject",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="postback_due"),
+            models.Index(fields=["integration", "status", "created_at"], name="postback_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_event_name} → {self.integration} ({self.status})"

@@ -1,0 +1,385 @@
+"""Delivering postbacks: claim due rows, send them in batches, record what happened.
+
+The outbox guarantees: every planned postback ends delivered, failed with the partner's reason,
+paused behind a "needs attention" integration, or dead-lettered after its last attempt; none is
+lost and, to our knowledge, none is sent twice.
+
+- **Claims.** A worker claims due rows in one short transaction: on PostgreSQL with
+  `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint rows without waiting;
+  on SQLite the IMMEDIATE transaction serialises claims. A claim sets a lease; a row whose worker
+  died is claimable again once the lease has expired. TikTok de-duplicates on event_id, so the
+  resend after a crash cannot double-count.
+- **Batches.** Rows are grouped by integration (one pixel/token) and test event code, at most
+  1,000 events per request (spec §1.1).
+- **Failures.** Retryable ones (§3.1) back off exponentially with jitter along
+  POSTBACK_RETRY_SCHEDULE. Credential errors pause the integration and leave its rows pending, so
+  replacing the token resumes them. Other permanent errors fail the row with TikTok's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from events.models import Postback
+from events.services.normalise import sha256_hex
+from integrations.models import Integration, PartnerEvent
+from integrations.services import mark_needs_attention, record_audit, record_delivery_outcome
+from integrations.tiktok import events_api, payloads, transport
+
+logger = logging.getLogger(__name__)
+
+S = Postback.Status
+BAD_ITEM = re.compile(r"^data\.(\d+)\.")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+JITTER = 0.2
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dead: int = 0
+    paused: int = 0
+    requests: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+
+def due_postbacks(now: datetime) -> Q:
+    """Rows a worker may take: pending and due, or sending with an expired lease (dead worker),
+    of integrations that are active and not waiting for a person."""
+    return (
+        Q(status=S.PENDING, next_attempt_at__lte=now)
+        | Q(status=S.SENDING, lease_expires_at__lt=now)
+    ) & Q(integration__is_active=True, integration__needs_attention=False)
+
+
+def claim_due_postbacks(*, worker: str, limit: int, now: datetime | None = None) -> list[int]:
+    """Take up to `limit` due rows for this worker and return their ids."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        candidates = (
+            Postback.objects.filter(due_postbacks(now))
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = list(candidates[:limit])
+        if not ids:
+            return []
+        # Conditional update: a row another worker took meanwhile no longer matches.
+        Postback.objects.filter(pk__in=ids).filter(
+            Q(status=S.PENDING) | Q(status=S.SENDING, lease_expires_at__lt=now)
+        ).update(
+            status=S.SENDING,
+            claimed_by=worker,
+            lease_expires_at=now + timedelta(seconds=settings.POSTBACK_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+        )
+        return list(
+            Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING).values_list(
+                "id", flat=True
+            )
+        )
+
+
+# A run stops claiming after this long, well inside django-q2's task timeout; the next run
+# (queued on commit, or the minute sweep) carries on.
+RUN_SECONDS = 60
+
+
+def deliver_due_postbacks(*, limit: int | None = None, worker: str | None = None) -> DeliveryReport:
+    """Claim and deliver until nothing is due, `limit` rows were handled, or RUN_SECONDS passed."""
+    worker = worker or worker_name()
+    report = DeliveryReport()
+    budget = limit or settings.POSTBACK_CLAIM_LIMIT * 20
+    deadline = time.monotonic() + RUN_SECONDS
+    while budget > 0 and time.monotonic() < deadline:
+        ids = claim_due_postbacks(worker=worker, limit=min(budget, settings.POSTBACK_CLAIM_LIMIT))
+        if not ids:
+            break
+        budget -= len(ids)
+        report.claimed += len(ids)
+        deliver_claimed(ids, worker=worker, report=report)
+    return report
+
+
+def deliver_claimed(
+    ids: list[int], *, worker: str, report: DeliveryReport | None = None
+) -> DeliveryReport:
+    report = report or DeliveryReport()
+    postbacks = list(
+        Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
+        .select_related(
+            "event", "install", "integration__partner", "integration__app", "integration__pixel"
+        )
+        .order_by("id")
+    )
+    groups: dict[tuple[int, str], list[Postback]] = defaultdict(list)
+    for postback in postbacks:
+        groups[(postback.integration_id, postback.test_event_code)].append(postback)
+    api_names = _api_names({postback.integration.partner_id for postback in postbacks})
+    for (_, test_event_code), group in groups.items():
+        integration = group[0].integration
+        for start in range(0, len(group), events_api.MAX_EVENTS_PER_REQUEST):
+            batch = group[start : start + events_api.MAX_EVENTS_PER_REQUEST]
+            _send_batch(integration, batch, test_event_code, api_names, report)
+    return report
+
+
+def _api_names(partner_ids: Iterable[int]) -> dict[tuple[int, str], str]:
+    """What TikTok calls each mapped event (custom names pass through unchanged)."""
+    return {
+        (partner_id, name): api_name
+        for partner_id, name, api_name in PartnerEvent.objects.filter(
+            partner_id__in=partner_ids
+        ).values_list("partner_id", "name", "api_name")
+    }
+
+
+def _send_batch(
+    integration: Integration,
+    batch: list[Postback],
+    test_event_code: str,
+    api_names: dict[tuple[int, str], str],
+    report: DeliveryReport,
+) -> None:
+    items = [
+        payloads.event_item(integration, forwarded_event(postback, api_names)) for postback in batch
+    ]
+    body = payloads.request_body(integration, items, test_event_code=test_event_code)
+    envelope = {key: value for key, value in body.items() if key != "data"}
+    pixel = getattr(integration, "pixel", None)
+    token = pixel.access_token.reveal() if pixel else ""
+    report.requests += 1
+    try:
+        result = events_api.track(access_token=token, body=body)
+    except transport.TikTokError as error:
+        _record_failure(integration, batch, items, envelope, error, report)
+        return
+    now = timezone.now()
+    outcome = {
+        "status": S.DELIVERED,
+        "delivered_at": now,
+        "response_code": result.code,
+        "response_message": result.message,
+        "response_request_id": result.request_id,
+        "http_status": 200,
+        "duration_ms": result.duration_ms,
+    }
+    _finish(batch, items, envelope, outcome, now)
+    report.delivered += len(batch)
+    report.codes[str(result.code)] = report.codes.get(str(result.code), 0) + len(batch)
+    record_delivery_outcome(integration.pk, ok=True, at=now)
+
+
+def _record_failure(
+    integration: Integration,
+    batch: list[Postback],
+    items: list[dict[str, Any]],
+    envelope: dict[str, Any],
+    error: transport.TikTokError,
+    report: DeliveryReport,
+) -> None:
+    now = timezone.now()
+    answer = {
+        "response_code": error.code,
+        "response_message": error.message[:2000],
+        "response_request_id": error.request_id,
+        "http_status": error.http_status,
+        "duration_ms": error.duration_ms,
+    }
+    key = str(error.code if error.code is not None else f"http {error.http_status or 'none'}")
+    report.codes[key] = report.codes.get(key, 0) + len(batch)
+    record_delivery_outcome(integration.pk, ok=False, at=now)
+    if isinstance(error, transport.RetryableError):
+        _schedule_retries(batch, items, envelope, answer, now, report)
+        return
+    if error.is_credential_problem:
+        # Replacing the token fixes these, so the rows wait for it instead of failing.
+        reason = f"TikTok refused our credentials ({error.code}): {error.message}"
+        mark_needs_attention(integration.pk, code=error.code, reason=reason)
+        _finish(
+            batch, items, envelope, {**answer, "status": S.PENDING, "next_attempt_at": now}, now
+        )
+        report.paused += len(batch)
+        return
+    bad = BAD_ITEM.match(error.message or "")
+    if bad and int(bad.group(1)) < len(batch) and len(batch) > 1:
+        # One bad event must not sink the other 999: fail it, send the rest again at once
+        # without counting this round against them.
+        position = int(bad.group(1))
+        _finish([batch[position]], [items[position]], envelope, {**answer, "status": S.FAILED}, now)
+        report.failed += 1
+        innocent = [postback for index, postback in enumerate(batch) if index != position]
+        Postback.objects.filter(pk__in=[p.pk for p in innocent]).update(
+            status=S.PENDING, next_attempt_at=now, attempts=F("attempts") - 1, lease_expires_at=None
+        )
+        return
+    _finish(batch, items, envelope, {**answer, "status": S.FAILED}, now)
+    report.failed += len(batch)
+
+
+def _schedule_retries(
+    batch: list[Postback],
+    items: list[dict[str, Any]],
+    envelope: dict[str, Any],
+    answer: dict[str, Any],
+    now: datetime,
+    report: DeliveryReport,
+) -> None:
+    schedule = settings.POSTBACK_RETRY_SCHEDULE
+    retry, dead = [], []
+    for postback, item in zip(batch, items, strict=True):
+        (dead if postback.attempts > len(schedule) else retry).append((postback, item))
+    if retry:
+        # One delay per batch: the rows failed together and are retried together.
+        delay = schedule[retry[0][0].attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+        _finish(
+            [p for p, _ in retry],
+            [i for _, i in retry],
+            envelope,
+            {**answer, "status": S.PENDING, "next_attempt_at": now + timedelta(seconds=delay)},
+            now,
+        )
+        report.retrying += len(retry)
+    if dead:
+        _finish(
+            [p for p, _ in dead], [i for _, i in dead], envelope, {**answer, "status": S.DEAD}, now
+        )
+        report.dead += len(dead)
+
+
+def _finish(
+    batch: list[Postback],
+    items: list[dict[str, Any]],
+    envelope: dict[str, Any],
+    outcome: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Write one attempt's result on every row of the batch: the common answer in one UPDATE
+    shape, and each row's own request (its item in the batch's envelope) and attempt log."""
+    log_entry = {
+        "at": now.isoformat(),
+        "code": outcome.get("response_code"),
+        "http": outcome.get("http_status"),
+        "message": (outcome.get("response_message") or "")[:200],
+        "request_id": outcome.get("response_request_id") or "",
+    }
+    for postback, item in zip(batch, items, strict=True):
+        postback.request_body = transport.strip_secrets({**envelope, "data": [item]})
+        postback.batch_size = len(batch)
+        postback.attempt_log = [*postback.attempt_log, log_entry][-20:]
+        postback.lease_expires_at = None
+        for name, value in outcome.items():
+            setattr(postback, name, value)
+    fields = ["request_body", "batch_size", "attempt_log", "lease_expires_at", *outcome]
+    Postback.objects.bulk_update(batch, fields, batch_size=500)
+
+
+def forwarded_event(
+    postback: Postback, api_names: dict[tuple[int, str], str]
+) -> payloads.ForwardedEvent:
+    """What TikTok gets for one postback, with values and revenue only where the row allows."""
+    partner_id = postback.integration.partner_id
+    event_name = api_names.get(
+        (partner_id, postback.partner_event_name), postback.partner_event_name
+    )
+    if postback.install_id:
+        install = postback.install
+        return payloads.ForwardedEvent(
+            event_name=event_name,
+            event_time=install.installed_at,
+            event_id=f"install-{install.device_id}",
+            ttclid=install.ttclid,
+            ip=install.ip or "",
+            user_agent=install.user_agent,
+            external_id_sha256=_external_id(install.customer_user_id),
+            idfa=install.idfa,
+            idfv=install.idfv,
+            gaid=install.gaid,
+            attributed_campaign_id=install.campaign_id,
+            attributed_ad_id=install.ad_id,
+        )
+    event = postback.event
+    return payloads.ForwardedEvent(
+        event_name=event_name,
+        event_time=event.event_time,
+        event_id=event.event_id,
+        ttclid=event.ttclid,
+        ip=event.ip or "",
+        user_agent=event.user_agent,
+        email_sha256=event.email_sha256,
+        phone_sha256=event.phone_sha256,
+        external_id_sha256=_external_id(event.customer_user_id),
+        idfa=event.idfa,
+        idfv=event.idfv,
+        gaid=event.gaid,
+        url=event.url,
+        referrer=event.referrer,
+        value=event.value if postback.include_values else None,
+        revenue=event.revenue if postback.include_revenue else None,
+        currency=event.currency if postback.include_revenue else "",
+        attributed_campaign_id=event.campaign_id,
+        attributed_ad_id=event.ad_id,
+    )
+
+
+def _external_id(customer_user_id: str) -> str:
+    """§1.3: trim, then SHA-256; an id that already is a SHA-256 hex is not hashed again."""
+    text = (customer_user_id or "").strip()
+    if not text:
+        return ""
+    return text if SHA256_HEX.match(text) else sha256_hex(text)
+
+
+def requeue_postbacks(
+    integration: Integration, ids: Iterable[int], *, acting_user: AbstractBaseUser | None
+) -> int:
+    """Retry failed rows and replay dead letters now, with a fresh set of attempts. Delivered
+    rows are left alone; rows waiting for their retry are simply brought forward."""
+    ids = list(ids)
+    with transaction.atomic():
+        count = Postback.objects.filter(
+            integration=integration,
+            pk__in=ids,
+            status__in=[S.FAILED, S.DEAD, S.PENDING],
+        ).update(
+            status=S.PENDING, next_attempt_at=timezone.now(), attempts=0, lease_expires_at=None
+        )
+        if count:
+            record_audit(
+                app=integration.app,
+                integration=integration,
+                acting_user=acting_user,
+                action="postbacks.requeued",
+                changes={},
+                details={"count": count},
+            )
+            from events.tasks import enqueue_delivery
+
+            transaction.on_commit(enqueue_delivery)
+    return count

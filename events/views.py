@@ -1,0 +1,246 @@
+"""Attribution links (clicks and impressions) and the demo landing page that uses the web SDK."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from events.attribution import CLICK, IMPRESSION
+from events.models import InAppEvent, Postback, Touchpoint
+from events.services import deliveries as deliveries_service
+from events.services.delivery import requeue_postbacks
+from events.services.forwarding import explain
+from events.services.normalise import FieldError, clean_ip
+from events.services.touchpoints import (
+    find_app_by_public_key,
+    is_link_preview,
+    is_valid_media_source,
+    link_destination,
+    record_touchpoint,
+    touchpoint_fields,
+)
+from integrations.models import App, Integration
+from integrations.policy import Action, AppAccess, get_app_for_user, get_integration_for_user
+
+# The smallest transparent GIF, for impression pixels in <img> tags.
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+# The demo landing page shows the demo web shop created by `seed_demo`.
+DEMO_WEB_APP_ID = "web.trailhead-outfitters"
+
+
+def link_not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "events/link_not_found.html", status=404)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    try:
+        return clean_ip(request.META.get("REMOTE_ADDR", ""))
+    except FieldError:
+        return None
+
+
+def find_link_target(public_key: str, media_source: str) -> App | None:
+    if not is_valid_media_source(media_source):
+        return None
+    return find_app_by_public_key(public_key)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def click(request: HttpRequest, public_key: str, media_source: str = "") -> HttpResponse:
+    """Record a click (not for HEAD requests, prefetches or link-preview bots) and redirect."""
+    params = {key: request.GET.get(key, "") for key in request.GET}
+    media_source = media_source or params.get("pid", "")
+    app = find_link_target(public_key, media_source)
+    if app is None:
+        return link_not_found(request)
+    user_agent = request.headers.get("User-Agent", "")
+    if request.method == "HEAD" or is_link_preview(user_agent, request.headers):
+        # Not a person clicking: answer with the same redirect, but count nothing.
+        touchpoint = Touchpoint(
+            app=app, media_source=media_source, user_agent=user_agent, **touchpoint_fields(params)
+        )
+    else:
+        touchpoint, _ = record_touchpoint(
+            app,
+            kind=CLICK,
+            media_source=media_source,
+            params=params,
+            ip=client_ip(request),
+            user_agent=user_agent,
+            referrer=request.headers.get("Referer", ""),
+            url=request.build_absolute_uri(),
+        )
+    destination = link_destination(app, touchpoint, params)
+    if not destination:
+        return link_not_found(request)
+    return HttpResponseRedirect(destination)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def impression(request: HttpRequest, public_key: str, media_source: str = "") -> HttpResponse:
+    """Record an ad view for view-through attribution: 204, or a 1×1 GIF with `?format=gif`."""
+    params = {key: request.GET.get(key, "") for key in request.GET}
+    media_source = media_source or params.get("pid", "")
+    app = find_link_target(public_key, media_source)
+    if app is None:
+        return link_not_found(request)
+    user_agent = request.headers.get("User-Agent", "")
+    if request.method == "GET" and not is_link_preview(user_agent, request.headers):
+        record_touchpoint(
+            app,
+            kind=IMPRESSION,
+            media_source=media_source,
+            params=params,
+            ip=client_ip(request),
+            user_agent=user_agent,
+            referrer=request.headers.get("Referer", ""),
+        )
+    if params.get("format") == "gif":
+        return HttpResponse(PIXEL_GIF, content_type="image/gif")
+    return HttpResponse(status=204)
+
+
+def demo_landing(request: HttpRequest) -> HttpResponse:
+    """A pretend shop page with the web SDK, to try the click → visit → purchase flow."""
+    app = App.objects.filter(app_id=DEMO_WEB_APP_ID).first()
+    if app is None:
+        return render(request, "events/demo_missing.html", status=404)
+    return render(request, "events/demo_landing.html", {"app": app})
+
+
+# --- Deliveries (the postback log of one integration) and one event's page -----------------
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *Postback.Status.choices]
+    )
+    event_name = forms.CharField(required=False, max_length=100, label="Event")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+
+def _deliveries_access(
+    request: HttpRequest, app_id: str, integration_id: int
+) -> tuple[AppAccess, Integration]:
+    access, integration = get_integration_for_user(request.user, app_id, integration_id)
+    if not (
+        access.can(Action.CONFIGURE_INTEGRATION, integration)
+        or access.can(Action.CONFIGURE_POSTBACKS, integration)
+    ):
+        raise PermissionDenied("Your role does not allow this integration's deliveries.")
+    return access, integration
+
+
+@login_required
+def deliveries(request: HttpRequest, app_id: str, integration_id: int) -> HttpResponse:
+    access, integration = _deliveries_access(request, app_id, integration_id)
+    form = DeliveryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = deliveries_service.filtered_postbacks(
+        integration, **{key: value for key, value in filters.items() if value}
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "events/deliveries.html",
+        {
+            "app": access.app,
+            "integration": integration,
+            "form": form,
+            "page": page,
+            "counts": deliveries_service.status_counts(integration),
+            "can_requeue": access.can(Action.CONFIGURE_POSTBACKS, integration),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+def delivery_detail(
+    request: HttpRequest, app_id: str, integration_id: int, postback_id: int
+) -> HttpResponse:
+    access, integration = _deliveries_access(request, app_id, integration_id)
+    postback = get_object_or_404(
+        Postback.objects.select_related("event", "install"),
+        pk=postback_id,
+        integration=integration,
+    )
+    return render(
+        request,
+        "events/delivery_detail.html",
+        {
+            "app": access.app,
+            "integration": integration,
+            "postback": postback,
+            "request_json": json.dumps(postback.request_body, indent=2)
+            if postback.request_body
+            else "",
+            "can_requeue": access.can(Action.CONFIGURE_POSTBACKS, integration),
+        },
+    )
+
+
+@login_required
+@require_POST
+def requeue_deliveries(request: HttpRequest, app_id: str, integration_id: int) -> HttpResponse:
+    access, integration = get_integration_for_user(
+        request.user, app_id, integration_id, need=Action.CONFIGURE_POSTBACKS
+    )
+    if request.POST.get("scope") == "dead":
+        ids = Postback.objects.filter(
+            integration=integration, status=Postback.Status.DEAD
+        ).values_list("id", flat=True)
+    else:
+        ids = [int(pk) for pk in request.POST.getlist("postback") if pk.isdigit()]
+    count = requeue_postbacks(integration, ids, acting_user=request.user)
+    if count:
+        messages.success(request, f"{count} deliver{'y' if count == 1 else 'ies'} queued again.")
+    else:
+        messages.info(request, "Nothing to retry: choose failed, dead-lettered or waiting rows.")
+    back = request.POST.get("next", "")
+    if not back.startswith("/"):
+        back = reverse("events:deliveries", args=[app_id, integration_id])
+    return redirect(back)
+
+
+@login_required
+def event_detail(request: HttpRequest, app_id: str, event_id: str) -> HttpResponse:
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_EVENTS_REPORT)
+    events = access.scope_to_media_source(InAppEvent.objects.filter(app=access.app))
+    event = get_object_or_404(events.select_related("install"), event_id=event_id)
+    postbacks = event.postbacks.select_related("integration__partner")
+    if access.partner_id is not None:
+        postbacks = postbacks.filter(integration__partner_id=access.partner_id)
+    reasons = explain(event) if request.GET.get("why") else None
+    return render(
+        request,
+        "events/event_detail.html",
+        {
+            "app": access.app,
+            "event": event,
+            "value_json": json.dumps(event.value, indent=2) if event.value else "",
+            "postbacks": postbacks,
+            "reasons": reasons,
+            "show_revenue": access.can(Action.VIEW_REVENUE),
+        },
+    )

@@ -1,0 +1,294 @@
+"""The operations console for the partner side. Secrets are write-only and shown masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from integrations import models
+from integrations.configuration import resume_deliveries
+from integrations.secrets import SecretInput
+
+
+class SecretReplaceForm(forms.ModelForm):
+    """A model form whose secret fields are write-only: blank keeps the stored value."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.secret_fields:
+            field = self.fields[name]
+            field.widget = SecretInput()
+            field.required = not (self.instance and self.instance.pk)
+            stored = getattr(self.instance, name, None)
+            if stored:
+                field.help_text = f"Stored: {stored.hint}. Leave blank to keep it."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in self.secret_fields:
+            if not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
+@admin.register(models.App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ["name", "app_id", "platform", "timezone", "currency", "integration_count"]
+    list_filter = ["platform"]
+    search_fields = ["name", "app_id", "store_id"]
+    readonly_fields = ["public_key", "api_key_hint", "created_at"]
+    exclude = ["api_key_hash"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(_integrations=Count("integrations"))
+
+    @admin.display(description="Integrations", ordering="_integrations")
+    def integration_count(self, obj: models.App) -> int:
+        return obj._integrations
+
+
+@admin.register(models.AppMembership)
+class AppMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "app", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "app__app_id", "app__name"]
+    list_select_related = ["user", "app"]
+    autocomplete_fields = ["app"]
+
+
+class PartnerEventInline(admin.TabularInline):
+    model = models.PartnerEvent
+    extra = 0
+
+
+class PartnerDefaultMappingInline(admin.TabularInline):
+    model = models.PartnerDefaultMapping
+    extra = 0
+
+
+@admin.register(models.Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "media_source",
+        "supports_web",
+        "supports_app",
+        "supports_events_api",
+        "supports_cost",
+        "supports_ad_revenue",
+        "is_listed",
+    ]
+    list_filter = ["supports_web", "supports_app", "supports_cost", "is_listed"]
+    search_fields = ["name", "media_source"]
+    inlines = [PartnerEventInline, PartnerDefaultMappingInline]
+
+
+@admin.register(models.PartnerEvent)
+class PartnerEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "api_name",
+        "partner",
+        "is_legacy",
+        "allows_revenue",
+        "requires_revenue",
+    ]
+    list_filter = ["partner", "is_legacy", "allows_revenue"]
+    search_fields = ["name", "api_name"]
+    list_select_related = ["partner"]
+
+
+@admin.register(models.PartnerDefaultMapping)
+class PartnerDefaultMappingAdmin(admin.ModelAdmin):
+    list_display = ["app_event_name", "partner_event_name", "partner", "is_primary", "sort_order"]
+    list_filter = ["partner", "is_primary"]
+    list_select_related = ["partner"]
+
+
+@admin.register(models.PartnerUser)
+class PartnerUserAdmin(admin.ModelAdmin):
+    list_display = ["user", "partner", "created_at"]
+    list_filter = ["partner"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user", "partner"]
+
+
+@admin.register(models.PartnerPermission)
+class PartnerPermissionAdmin(admin.ModelAdmin):
+    list_display = ["app", "partner", "partner_user", "acts_as", "granted"]
+    list_filter = ["partner", "acts_as"]
+    search_fields = ["app__app_id", "partner__media_source", "partner_user__user__username"]
+    list_select_related = ["app", "partner", "partner_user__user"]
+
+    @admin.display(description="Grants")
+    def granted(self, obj: models.PartnerPermission) -> str:
+        names = [
+            str(obj._meta.get_field(grant).verbose_name)
+            for grant in models.PartnerPermission.GRANTS
+            if getattr(obj, grant)
+        ]
+        return ", ".join(names) or "—"
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = "health"
+    parameter_name = "health"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("attention", "Needs attention"), ("ok", "Healthy")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "attention":
+            return queryset.filter(needs_attention=True)
+        if self.value() == "ok":
+            return queryset.filter(needs_attention=False)
+        return queryset
+
+
+class PixelInline(admin.StackedInline):
+    model = models.Pixel
+
+    class form(SecretReplaceForm):  # noqa: N801 - Django looks the form up by this name
+        secret_fields = ("access_token",)
+
+        class Meta:
+            model = models.Pixel
+            fields = ["pixel_code", "access_token"]
+
+
+@admin.register(models.Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "app",
+        "partner",
+        "is_active",
+        "in_app_postbacks_enabled",
+        "ccpa_limited_data_use",
+        "needs_attention",
+        "attention_reason",
+        "last_delivery_at",
+    ]
+    list_filter = [NeedsAttentionFilter, "is_active", "partner"]
+    search_fields = ["app__app_id", "app__name", "partner__media_source"]
+    list_select_related = ["app", "partner"]
+    inlines = [PixelInline]
+    readonly_fields = ["created_at", "updated_at", "last_delivery_at", "last_delivery_ok"]
+    actions = ["resume"]
+
+    @admin.action(description="Resume deliveries (clear “needs attention”)")
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = sum(resume_deliveries(i, acting_user=request.user) for i in queryset)
+        self.message_user(request, f"Deliveries resumed for {count} integration(s).")
+
+
+@admin.register(models.Pixel)
+class PixelAdmin(admin.ModelAdmin):
+    list_display = ["pixel_code", "integration", "token_hint", "updated_at"]
+    search_fields = ["pixel_code", "integration__app__app_id"]
+    list_select_related = ["integration__app", "integration__partner"]
+
+    class form(SecretReplaceForm):  # noqa: N801
+        secret_fields = ("access_token",)
+
+        class Meta:
+            model = models.Pixel
+            fields = ["integration", "pixel_code", "access_token"]
+
+    @admin.display(description="Access token")
+    def token_hint(self, obj: models.Pixel) -> str:
+        return obj.access_token.hint or "—"
+
+
+@admin.register(models.EventMapping)
+class EventMappingAdmin(admin.ModelAdmin):
+    list_display = [
+        "app_event_name",
+        "partner_event_name",
+        "integration",
+        "users_from",
+        "including",
+        "is_enabled",
+    ]
+    list_filter = ["is_enabled", "users_from", "including", "integration__partner"]
+    search_fields = ["app_event_name", "partner_event_name", "integration__app__app_id"]
+    list_select_related = ["integration__app", "integration__partner"]
+
+
+@admin.register(models.SeenEventName)
+class SeenEventNameAdmin(admin.ModelAdmin):
+    list_display = ["name", "app", "first_seen_at", "last_seen_at"]
+    search_fields = ["name", "app__app_id"]
+    list_select_related = ["app"]
+
+
+class CostAdvertiserInline(admin.TabularInline):
+    model = models.CostAdvertiser
+    extra = 0
+
+
+@admin.register(models.CostConnection)
+class CostConnectionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "integration", "status", "token_hint", "last_success_at"]
+    list_filter = ["status"]
+    list_select_related = ["integration__app", "integration__partner"]
+    exclude = ["access_token"]
+    readonly_fields = ["token_hint", "created_at"]
+    inlines = [CostAdvertiserInline]
+
+    @admin.display(description="Access token")
+    def token_hint(self, obj: models.CostConnection) -> str:
+        return obj.access_token.hint or "—"
+
+
+@admin.register(models.CostAdvertiser)
+class CostAdvertiserAdmin(admin.ModelAdmin):
+    list_display = ["advertiser_id", "name", "currency", "timezone", "is_selected", "connection"]
+    list_filter = ["is_selected", "currency"]
+    search_fields = ["advertiser_id", "name"]
+    list_select_related = ["connection__integration__app", "connection__integration__partner"]
+
+
+@admin.register(models.AdRevenueSettings)
+class AdRevenueSettingsAdmin(admin.ModelAdmin):
+    list_display = ["integration", "is_enabled", "tiktok_app_id", "account_id", "key_hint"]
+    list_select_related = ["integration__app", "integration__partner"]
+
+    class form(SecretReplaceForm):  # noqa: N801
+        secret_fields = ("secure_key",)
+
+        class Meta:
+            model = models.AdRevenueSettings
+            fields = [
+                "integration",
+                "is_enabled",
+                "tiktok_app_id",
+                "secure_key",
+                "account_id",
+                "event_source",
+            ]
+
+    @admin.display(description="Secure key")
+    def key_hint(self, obj: models.AdRevenueSettings) -> str:
+        return obj.secure_key.hint or "—"
+
+
+@admin.register(models.AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "action", "actor", "app", "integration"]
+    list_filter = ["action"]
+    search_fields = ["action", "app__app_id", "actor__username"]
+    list_select_related = ["actor", "app", "integration__partner", "integration__app"]
+    readonly_fields = ["app", "integration", "actor", "action", "changes", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,91 @@
+"""Attribution links: the landing-page parameters for web campaigns and the click and impression
+links for app campaigns, with TikTok's URL macros (TikTok fills them in when an ad is served).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.conf import settings
+
+from integrations.models import Integration
+
+# The seed's mapping for TikTok web campaigns. TikTok appends ttclid by itself.
+WEB_PARAMETERS = [
+    ["pid", "tiktokweb_int"],
+    ["c", "__CAMPAIGN_NAME__"],
+    ["af_c_id", "__CAMPAIGN_ID__"],
+    ["af_adset", "__AID_NAME__"],
+    ["af_adset_id", "__AID__"],
+    ["af_ad", "__CID_NAME__"],
+    ["af_ad_id", "__CID__"],
+]
+
+# TikTok's macros for app campaigns, as TikTok's help centre shows them for MMP links.
+APP_PARAMETERS = [
+    ["c", "__CAMPAIGN_NAME__"],
+    ["af_c_id", "__CAMPAIGN_ID__"],
+    ["af_adset", "__AID_NAME__"],
+    ["af_adset_id", "__AID__"],
+    ["af_ad", "__CID_NAME__"],
+    ["af_ad_id", "__CID__"],
+    ["af_ad_type", "__CTYPE__"],
+    ["af_channel", "__PLACEMENT__"],
+    ["clickid", "__CALLBACK_PARAM__"],
+    ["idfa", "__IDFA__"],
+    ["advertising_id", "__GAID__"],
+    ["android_id", "__ANDROIDID1__"],
+    ["os", "__OS__"],
+    ["af_ip", "__IP__"],
+    ["af_ua", "__UA1__"],
+    ["af_lang", "__SL__"],
+]
+
+CLICK_PATH = "/l/{public_key}/{media_source}"
+IMPRESSION_PATH = "/i/{public_key}/{media_source}"
+
+
+def default_parameters(integration: Integration) -> list[list[str]]:
+    if integration.partner.event_source == "app":
+        return [list(pair) for pair in APP_PARAMETERS]
+    return [list(pair) for pair in WEB_PARAMETERS]
+
+
+def parameters_of(integration: Integration) -> list[list[str]]:
+    """The saved parameters, or the defaults while none were saved."""
+    return integration.link_parameters or default_parameters(integration)
+
+
+def query_string(parameters: list[list[str]]) -> str:
+    # Macros must reach TikTok intact: keep underscores and letters, encode the rest.
+    return "&".join(f"{quote(key, safe='_')}={quote(value, safe='_')}" for key, value in parameters)
+
+
+def web_landing_url(integration: Integration) -> str:
+    base = integration.link_base_url or integration.app.website_url
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}{query_string(parameters_of(integration))}"
+
+
+def click_link(integration: Integration) -> str:
+    path = CLICK_PATH.format(
+        public_key=integration.app.public_key, media_source=integration.partner.media_source
+    )
+    parameters = [
+        ["pid", integration.partner.media_source],
+        *parameters_of(integration),
+        ["af_click_lookback", f"{integration.click_lookback_days}d"],
+    ]
+    return f"{settings.PUBLIC_BASE_URL}{path}?{query_string(parameters)}"
+
+
+def impression_link(integration: Integration) -> str:
+    path = IMPRESSION_PATH.format(
+        public_key=integration.app.public_key, media_source=integration.partner.media_source
+    )
+    parameters = [
+        ["pid", integration.partner.media_source],
+        *parameters_of(integration),
+        ["af_viewthrough_lookback", f"{integration.view_lookback_hours}h"],
+    ]
+    return f"{settings.PUBLIC_BASE_URL}{path}?{query_string(parameters)}"

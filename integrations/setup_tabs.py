@@ -1,0 +1,340 @@
+"""The integration setup page's tabs: a registry of steps, each with its form and template.
+
+A tab declares when it applies (from the partner's capabilities), when it is complete, who may
+see it, and how it binds and saves its forms. Progress and "next" come from the ordered list, so
+adding a tab (Cost, Ad revenue) is one class, one template and one form.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest
+
+from integrations import configuration, grants, links
+from integrations.forms import (
+    AttributionLinkForm,
+    IntegrationSettingsForm,
+    LinkParameterFormSet,
+    MappingFormSet,
+    PermissionsForm,
+    PostbackSettingsForm,
+    TestEventForm,
+)
+from integrations.mapping_rules import OPERATORS
+from integrations.models import Integration, PartnerPermission, PartnerUser
+from integrations.policy import Action, AppAccess
+from integrations.tiktok.diagnostics import last_test_event
+
+Context = dict[str, Any]
+
+
+class SetupTab:
+    key: str = ""
+    label: str = ""
+    template: str = ""
+
+    def is_applicable(self, integration: Integration) -> bool:
+        return True
+
+    def is_complete(self, integration: Integration) -> bool:
+        return False
+
+    def can_view(self, access: AppAccess, integration: Integration) -> bool:
+        raise NotImplementedError
+
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+        """The tab's forms, bound to the POST data when there is any."""
+        raise NotImplementedError
+
+    def save(
+        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+    ) -> str | None:
+        """Validate and save; return the success message, or None to show the errors."""
+        raise NotImplementedError
+
+
+def apply_validation_error(error: ValidationError, forms: dict[str, Any]) -> None:
+    """Put a service's ValidationError next to the field it names, in whichever form has it."""
+    if not hasattr(error, "error_dict"):
+        next(iter(forms.values())).add_error(None, error)
+        return
+    for field_name, messages in error.message_dict.items():
+        target = next((f for f in forms.values() if field_name in f.fields), None)
+        for message in messages:
+            if target is None:
+                next(iter(forms.values())).add_error(None, message)
+            else:
+                target.add_error(field_name, message)
+
+
+class IntegrationTab(SetupTab):
+    key = "integration"
+    label = "Integration"
+    template = "integrations/setup/integration.html"
+
+    def is_complete(self, integration: Integration) -> bool:
+        return integration.is_active
+
+    def can_view(self, access: AppAccess, integration: Integration) -> bool:
+        return access.can(Action.CONFIGURE_INTEGRATION, integration) or access.can(
+            Action.CONFIGURE_POSTBACKS, integration
+        )
+
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+        data = request.POST if request.method == "POST" else None
+        can_settings = access.can(Action.CONFIGURE_INTEGRATION, integration)
+        can_postbacks = access.can(Action.CONFIGURE_POSTBACKS, integration)
+        settings_form = IntegrationSettingsForm(
+            data if can_settings else None,
+            integration=integration,
+            initial=IntegrationSettingsForm.initial_for(integration),
+            prefix="settings",
+        )
+        postback_form = PostbackSettingsForm(
+            data if can_postbacks else None,
+            initial=PostbackSettingsForm.initial_for(integration),
+            prefix="postbacks",
+        )
+        mapping_formset = MappingFormSet(
+            data if can_postbacks else None,
+            integration=integration,
+            # Bound formsets must not get `initial`: a posted row equal to its initial value
+            # would count as unchanged and be dropped.
+            initial=None if data and can_postbacks else MappingFormSet.initial_for(integration),
+            prefix="mapping",
+        )
+        if not can_settings:
+            _disable(settings_form)
+        if not can_postbacks:
+            _disable(postback_form)
+            for form in mapping_formset.forms:
+                _disable(form)
+        partner_events = list(integration.partner.events.all())
+        last_test = last_test_event(integration)
+        return {
+            "settings_form": settings_form,
+            "postback_form": postback_form,
+            "mapping_formset": mapping_formset,
+            "mapping_warnings": mapping_formset.warnings(),
+            "can_edit_settings": can_settings,
+            "can_edit_postbacks": can_postbacks,
+            "current_events": [e for e in partner_events if not e.is_legacy],
+            "legacy_events": [e for e in partner_events if e.is_legacy],
+            "seen_event_names": list(
+                integration.app.seen_event_names.values_list("name", flat=True)
+            ),
+            "operators_json": json.dumps(OPERATORS),
+            "standard_names_json": json.dumps([e.name for e in partner_events if not e.is_legacy]),
+            "legacy_names_json": json.dumps(
+                {e.name: e.replacement for e in partner_events if e.is_legacy}
+            ),
+            "test_event_form": TestEventForm(
+                initial={
+                    "event_name": _default_test_event(integration),
+                    "test_event_code": (last_test or {}).get("sent", {}).get("test_event_code"),
+                }
+            ),
+            "last_test_event": last_test,
+            "token_hint": settings_form.token_hint,
+        }
+
+    def save(
+        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+    ) -> str | None:
+        settings_form = context["settings_form"]
+        postback_form = context["postback_form"]
+        formset = context["mapping_formset"]
+        forms_to_check = []
+        if context["can_edit_settings"]:
+            forms_to_check.append(settings_form.is_valid())
+        if context["can_edit_postbacks"]:
+            forms_to_check += [postback_form.is_valid(), formset.is_valid()]
+        if not all(forms_to_check):
+            return None
+        postback_arguments = None
+        if context["can_edit_postbacks"]:
+            postback_arguments = {
+                "settings": postback_form.cleaned_data,
+                "rows": formset.rows(),
+            }
+        try:
+            configuration.save_integration_tab(
+                integration,
+                acting_user=request.user,
+                settings_arguments=(
+                    settings_form.service_arguments() if context["can_edit_settings"] else None
+                ),
+                postback_arguments=postback_arguments,
+            )
+        except configuration.MappingRowsInvalid as error:
+            kept = formset.kept_forms()
+            for index, row_errors in error.row_errors.items():
+                for field_name, message in row_errors.items():
+                    kept[index].add_error(field_name, message)
+            return None
+        except ValidationError as error:
+            apply_validation_error(error, {"settings": settings_form, "postbacks": postback_form})
+            return None
+        return "Integration saved."
+
+    @staticmethod
+    def token_was_dropped(context: Context) -> bool:
+        """A failed save never echoes a typed token back into the page; say so next to it."""
+        form = context["settings_form"]
+        return form.is_bound and bool(form.data.get(form.add_prefix("access_token"), "").strip())
+
+
+def _default_test_event(integration: Integration) -> str:
+    names = set(integration.partner.events.values_list("name", flat=True))
+    for candidate in ("ViewContent", "View_content"):
+        if candidate in names:
+            return candidate
+    return next(iter(sorted(names)), "ViewContent")
+
+
+def _disable(form: Any) -> None:
+    for field in form.fields.values():
+        field.disabled = True
+
+
+class AttributionLinkTab(SetupTab):
+    key = "attribution-link"
+    label = "Attribution link"
+    template = "integrations/setup/attribution_link.html"
+
+    def is_complete(self, integration: Integration) -> bool:
+        return bool(integration.link_parameters)
+
+    def can_view(self, access: AppAccess, integration: Integration) -> bool:
+        return access.can(Action.CONFIGURE_INTEGRATION, integration)
+
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+        data = request.POST if request.method == "POST" else None
+        return {
+            "link_form": AttributionLinkForm(
+                data,
+                integration=integration,
+                initial={
+                    "link_base_url": integration.link_base_url or integration.app.website_url,
+                    "click_lookback_days": integration.click_lookback_days,
+                    "view_lookback_hours": integration.view_lookback_hours,
+                },
+            ),
+            "parameter_formset": LinkParameterFormSet(
+                data,
+                prefix="param",
+                initial=None
+                if data
+                else [
+                    {"key": key, "value": value} for key, value in links.parameters_of(integration)
+                ],
+            ),
+            "is_app": integration.partner.event_source == "app",
+            "landing_url": links.web_landing_url(integration),
+            "click_link": links.click_link(integration),
+            "impression_link": links.impression_link(integration),
+            "is_saved": bool(integration.link_parameters),
+        }
+
+    def save(
+        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+    ) -> str | None:
+        form, formset = context["link_form"], context["parameter_formset"]
+        if not (form.is_valid() and formset.is_valid()):
+            return None
+        data = form.cleaned_data
+        configuration.update_attribution_link(
+            integration,
+            acting_user=request.user,
+            link_base_url=data.get("link_base_url", integration.link_base_url),
+            link_parameters=formset.pairs(),
+            click_lookback_days=data["click_lookback_days"],
+            view_lookback_hours=data.get("view_lookback_hours", integration.view_lookback_hours),
+        )
+        return "Attribution link saved."
+
+
+class PermissionsTab(SetupTab):
+    key = "permissions"
+    label = "Permissions"
+    template = "integrations/setup/permissions.html"
+
+    def is_applicable(self, integration: Integration) -> bool:
+        return integration.partner.supports_permissions
+
+    def is_complete(self, integration: Integration) -> bool:
+        return PartnerPermission.objects.filter(
+            app=integration.app, partner=integration.partner
+        ).exists()
+
+    def can_view(self, access: AppAccess, integration: Integration) -> bool:
+        return access.can(Action.MANAGE_PERMISSIONS, integration)
+
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+        members = list(
+            PartnerUser.objects.filter(partner=integration.partner)
+            .select_related("user")
+            .order_by("user__username")
+        )
+        data = request.POST if request.method == "POST" else None
+        form = PermissionsForm(
+            data,
+            members=members,
+            initial=PermissionsForm.initial_for(
+                integration.app_id, integration.partner_id, members
+            ),
+        )
+        return {"permissions_form": form, "grant_labels": _grant_labels()}
+
+    def save(
+        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+    ) -> str | None:
+        form = context["permissions_form"]
+        if not form.is_valid():
+            return None
+        grants.update_partner_permissions(
+            integration.app,
+            integration.partner,
+            acting_user=request.user,
+            integration=integration,
+            **form.service_arguments(),
+        )
+        return "Permissions saved."
+
+
+def _grant_labels() -> list[str]:
+    return [
+        str(PartnerPermission._meta.get_field(grant).verbose_name)
+        for grant in PartnerPermission.GRANTS
+    ]
+
+
+TABS: list[SetupTab] = [IntegrationTab(), AttributionLinkTab(), PermissionsTab()]
+
+
+def tabs_for(integration: Integration) -> list[SetupTab]:
+    return [tab for tab in TABS if tab.is_applicable(integration)]
+
+
+def get_tab(key: str, integration: Integration) -> SetupTab:
+    for tab in tabs_for(integration):
+        if tab.key == key:
+            return tab
+    raise Http404("No such tab for this partner")
+
+
+def progress(integration: Integration, access: AppAccess, current: SetupTab) -> Context:
+    """Which tabs this user sees, which are complete, and the next one to do."""
+    visible = [tab for tab in tabs_for(integration) if tab.can_view(access, integration)]
+    done = {tab.key for tab in visible if tab.is_complete(integration)}
+    after = visible[visible.index(current) + 1 :] if current in visible else []
+    next_tab = next((tab for tab in after if tab.key not in done), None)
+    return {
+        "tabs": [{"tab": tab, "is_complete": tab.key in done} for tab in visible],
+        "done_count": len(done),
+        "tab_count": len(visible),
+        "next_tab": next_tab,
+    }

@@ -1,0 +1,195 @@
+"""Building `/event/track/` bodies from an integration's settings (shared/spec/tiktok-api.md §1)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from integrations.models import Integration
+from integrations.tiktok.events_api import PARTNER_NAME
+
+
+def event_source_for(integration: Integration) -> tuple[str, str]:
+    """`("web", pixel code)` for web partners, `("app", TikTok App ID)` for app partners."""
+    if integration.partner.event_source == "app":
+        return "app", integration.tiktok_app_id
+    pixel = getattr(integration, "pixel", None)
+    return "web", pixel.pixel_code if pixel else ""
+
+
+def request_body(
+    integration: Integration, items: list[dict[str, Any]], test_event_code: str = ""
+) -> dict[str, Any]:
+    event_source, event_source_id = event_source_for(integration)
+    body: dict[str, Any] = {
+        "event_source": event_source,
+        "event_source_id": event_source_id,
+        "partner_name": PARTNER_NAME,
+        "data": items,
+    }
+    if test_event_code:
+        body["test_event_code"] = test_event_code
+    return body
+
+
+def test_event_item(
+    integration: Integration,
+    api_event_name: str,
+    *,
+    with_value: bool,
+    ip: str,
+    user_agent: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One test event, shaped like a real one. Events that may carry revenue get a small sample
+    value so a Purchase test shows how values arrive."""
+    now = now or timezone.now()
+    item: dict[str, Any] = {
+        "event": api_event_name,
+        "event_time": int(now.timestamp()),
+        "event_id": f"signalboard-test-{uuid.uuid4().hex}",
+        "user": {"ip": ip, "user_agent": user_agent},
+        "limited_data_use": integration.ccpa_limited_data_use,
+    }
+    if with_value:
+        item["properties"] = {"currency": integration.app.currency, "value": 1.0}
+    if integration.partner.event_source == "app":
+        item["app"] = {
+            "app_id": integration.app.store_id or integration.app.app_id,
+            "app_name": integration.app.name,
+        }
+    elif integration.app.website_url:
+        item["page"] = {"url": integration.app.website_url}
+    return item
+
+
+# TikTok's documented `properties` keys (§1.4) that an event's value may carry. Other keys are
+# ours and stay home: TikTok's handling of unknown properties is unconfirmed.
+VALUE_PROPERTIES = (
+    "content_type",
+    "contents",
+    "content_ids",
+    "num_items",
+    "order_id",
+    "shop_id",
+    "description",
+    "search_string",
+)
+CONTENT_FIELDS = ("content_id", "content_name", "content_category", "price", "quantity", "brand")
+
+
+@dataclass(frozen=True)
+class ForwardedEvent:
+    """What TikTok gets about one conversion. PII is already SHA-256 hashed by the sender side;
+    this module never sees a plain email or phone number."""
+
+    event_name: str
+    event_time: datetime
+    event_id: str
+    ttclid: str = ""
+    ip: str = ""
+    user_agent: str = ""
+    email_sha256: str = ""
+    phone_sha256: str = ""
+    external_id_sha256: str = ""
+    idfa: str = ""
+    idfv: str = ""
+    gaid: str = ""
+    url: str = ""
+    referrer: str = ""
+    value: dict[str, Any] | None = None  # only when the mapping includes values
+    revenue: Decimal | None = None  # only when the mapping includes revenue
+    currency: str = ""
+    attributed_campaign_id: str = ""
+    attributed_ad_id: str = ""
+
+
+def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any]:
+    """One `data[]` item of an /event/track/ body (§1.2)."""
+    user: dict[str, Any] = {}
+    for key, hashed in (
+        ("email", event.email_sha256),
+        ("phone", event.phone_sha256),
+        ("external_id", event.external_id_sha256),
+    ):
+        if hashed:
+            user[key] = [hashed]
+    for key, plain in (
+        ("ttclid", event.ttclid),
+        ("ip", event.ip),
+        ("user_agent", event.user_agent),
+    ):
+        if plain:
+            user[key] = plain
+    item: dict[str, Any] = {
+        "event": event.event_name,
+        "event_time": int(event.event_time.timestamp()),
+        "event_id": event.event_id,
+        "user": user,
+    }
+    properties = _properties(event)
+    if properties:
+        item["properties"] = properties
+    if integration.partner.event_source == "app":
+        for key, device_id in (("idfa", event.idfa), ("idfv", event.idfv), ("gaid", event.gaid)):
+            if device_id:
+                user[key] = device_id
+        item["app"] = {
+            "app_id": integration.app.store_id or integration.app.app_id,
+            "app_name": integration.app.name,
+        }
+        ad = {"campaign_id": event.attributed_campaign_id, "ad_id": event.attributed_ad_id}
+        ad = {key: value for key, value in ad.items() if value}
+        if ad:
+            item["ad"] = ad
+    else:
+        page = {"url": event.url, "referrer": event.referrer}
+        page = {key: value for key, value in page.items() if value}
+        if page:
+            item["page"] = page
+    # §1.2: limited_data_use sits inside each item, never at the top of the body.
+    item["limited_data_use"] = integration.ccpa_limited_data_use
+    return item
+
+
+def _properties(event: ForwardedEvent) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    if event.value is not None:
+        for key in VALUE_PROPERTIES:
+            if key in event.value and event.value[key] not in (None, ""):
+                properties[key] = event.value[key]
+        if "search_string" not in properties and event.value.get("query"):
+            properties["search_string"] = str(event.value["query"])
+        if "contents" in properties:
+            properties["contents"] = _contents(properties["contents"])
+        if "content_ids" in properties and isinstance(properties["content_ids"], list):
+            properties["content_ids"] = [str(item) for item in properties["content_ids"]]
+        for key in ("order_id", "shop_id"):
+            if key in properties:
+                properties[key] = str(properties[key])
+    if event.revenue is not None:
+        # `value` is the order total as a plain number; TikTok wants no currency symbol (§1.4).
+        properties["value"] = float(event.revenue)
+        if event.currency:
+            properties["currency"] = event.currency
+    return properties
+
+
+def _contents(contents: Any) -> list[dict[str, Any]]:
+    if not isinstance(contents, list):
+        return []
+    cleaned = []
+    for content in contents:
+        if not isinstance(content, dict):
+            continue
+        item = {key: content[key] for key in CONTENT_FIELDS if key in content}
+        if "content_id" in item:
+            # A numeric content_id is rejected with 40002 "Not a valid string" (§6).
+            item["content_id"] = str(item["content_id"])
+        cleaned.append(item)
+    return cleaned

@@ -1,0 +1,48 @@
+from django.urls import path
+
+from integrations import views
+
+app_name = "integrations"
+
+urlpatterns = [
+    path("apps/", views.app_list, name="app-list"),
+    path("apps/<str:app_id>/", views.app_detail, name="app-detail"),
+    path("apps/<str:app_id>/api-key/rotate/", views.app_rotate_key, name="app-rotate-key"),
+    path("apps/<str:app_id>/marketplace/", views.marketplace, name="marketplace"),
+    path(
+        "apps/<str:app_id>/marketplace/<str:media_source>/",
+        views.partner_detail,
+        name="partner",
+    ),
+    path(
+        "apps/<str:app_id>/marketplace/<str:media_source>/set-up/",
+        views.set_up_integration,
+        name="set-up",
+    ),
+    path("apps/<str:app_id>/integrations/", views.active_integrations, name="active"),
+    path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/",
+        views.setup_start,
+        name="setup-start",
+    ),
+    path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/test-event/",
+        views.send_test_event,
+        name="test-event",
+    ),
+    path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/resume/",
+        views.resume_deliveries,
+        name="resume",
+    ),
+    path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/mapping/defaults/",
+        views.load_default_mapping,
+        name="load-default-mapping",
+    ),
+    path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/<slug:tab>/",
+        views.setup_tab,
+        name="setup",
+    ),
+]

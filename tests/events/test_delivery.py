@@ -1,0 +1,422 @@
+"""Delivering postbacks to the TikTok sandbox over real HTTP: the payload, batching, retries,
+pauses, dead letters, replays, concurrent workers and a worker killed mid-batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from events import tasks
+from events.models import Postback
+from events.services import delivery
+from events.services.ingest import record_events
+from integrations import configuration
+from integrations.models import Integration
+from integrations.tiktok.sandbox import state
+from integrations.tiktok.sandbox.models import ReceivedEvent, ReceivedRequest
+from tests import factories
+
+PIXEL = "CQ8RT3JC77U4D5MLS2A0"
+TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
+ROOT = Path(__file__).resolve().parents[2]
+S = Postback.Status
+
+
+@pytest.fixture
+def shop(app, tiktok_sandbox):
+    state.issue_token(sources=[PIXEL], token=TOKEN)
+    return app
+
+
+@pytest.fixture
+def tiktok(shop):
+    integration = factories.make_integration(shop, is_active=True, in_app_postbacks_enabled=True)
+    factories.make_pixel(integration, pixel_code=PIXEL, access_token=TOKEN)
+    factories.make_mapping(integration, users_from="all_sources", including="values_and_revenue")
+    return integration
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Plan postbacks without delivering them on commit, so the test decides when workers run."""
+    monkeypatch.setattr(tasks, "enqueue_delivery", lambda: None)
+
+
+def purchase(n: int = 0, **overrides):
+    event = {
+        "event_id": f"order-{n}",
+        "event_name": "purchase",
+        "event_time": timezone.now().isoformat(),
+        "web_user_id": f"wu-{n}",
+        "revenue": "12.50",
+        "currency": "EUR",
+    }
+    event.update(overrides)
+    return event
+
+
+def track_requests():
+    return ReceivedRequest.objects.filter(path__contains="event/track").order_by("id")
+
+
+def make_due(**filters):
+    """Move the clock: retries scheduled for later become due now."""
+    Postback.objects.filter(**filters).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+def test_a_web_purchase_arrives_shaped_as_the_spec_example(shop, tiktok):
+    at = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    factories.make_touchpoint(
+        shop,
+        web_user_id="wu-jane",
+        ttclid="E.C.P.v2Xq9sLkPz1",
+        occurred_at=timezone.now() - timedelta(minutes=30),
+    )
+    record_events(
+        shop,
+        [
+            {
+                "event_id": "order-88412",
+                "event_name": "purchase",
+                "event_time": int(at.timestamp()),
+                "web_user_id": "wu-jane",
+                "email": " Jane.Doe@Example.com ",
+                "phone": "+44 7700 900123",
+                "customer_user_id": "cust-1001",
+                "ip": "203.0.113.24",
+                "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X)",
+                "url": "https://shop.example.com/checkout/thanks?ttclid=E.C.P.v2Xq9sLkPz1",
+                "referrer": "https://shop.example.com/checkout",
+                "revenue": 59.98,
+                "currency": "GBP",
+                "value": {
+                    "content_type": "product",
+                    "order_id": 88412,
+                    "contents": [
+                        {
+                            "content_id": 1077,
+                            "content_name": "Trail socks",
+                            "price": 29.99,
+                            "quantity": 2,
+                        }
+                    ],
+                    "coupon": "internal-only",
+                },
+            }
+        ],
+    )
+    request = track_requests().get()
+    assert request.response_code == 0
+    assert {k: v for k, v in request.body.items() if k != "data"} == {
+        "event_source": "web",
+        "event_source_id": PIXEL,
+        "partner_name": "Signalboard",
+    }
+    assert request.body["data"] == [
+        {
+            "event": "Purchase",
+            "event_time": int(at.timestamp()),
+            "event_id": "order-88412",
+            "user": {
+                "email": ["86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"],
+                "phone": ["a8acc3a90a7b4e4dc65e93db9240ed26523050ef754d63b75b5161de76781436"],
+                "external_id": ["40ba61f5c6b64e4f3f389c4b7a244f2b176115cbf452d1d81cf9bf70ebdf739d"],
+                "ttclid": "E.C.P.v2Xq9sLkPz1",
+                "ip": "203.0.113.24",
+                "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X)",
+            },
+            "properties": {
+                "content_type": "product",
+                "contents": [
+                    {
+                        "content_id": "1077",
+                        "content_name": "Trail socks",
+                        "price": 29.99,
+                        "quantity": 2,
+                    }
+                ],
+                "order_id": "88412",
+                "value": 59.98,
+                "currency": "GBP",
+            },
+            "page": {
+                "url": "https://shop.example.com/checkout/thanks?ttclid=E.C.P.v2Xq9sLkPz1",
+                "referrer": "https://shop.example.com/checkout",
+            },
+            "limited_data_use": False,
+        }
+    ]
+    postback = Postback.objects.get()
+    assert postback.status == S.DELIVERED
+    assert postback.response_request_id == request.request_id
+    assert TOKEN not in str(postback.request_body)
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "expected"),
+    [
+        (
+            "email",
+            " ALICE_abc@gmail.com ",
+            "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f",
+        ),
+        (
+            "phone",
+            "(+1)2133734253",
+            "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd",
+        ),
+        (
+            "customer_user_id",
+            "user_123",
+            "80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b",
+        ),
+    ],
+)
+def test_tiktoks_hash_vectors_arrive_hashed_once(shop, tiktok, field, sent, expected):
+    record_events(shop, [purchase(1, **{field: sent})])
+    user = ReceivedEvent.objects.get().payload["user"]
+    key = "external_id" if field == "customer_user_id" else field
+    assert user[key] == [expected]
+
+
+def test_an_already_hashed_email_is_not_hashed_again(shop, tiktok):
+    hashed = "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"
+    record_events(shop, [purchase(1, email=hashed)])
+    assert ReceivedEvent.objects.get().payload["user"]["email"] == [hashed]
+
+
+def test_ccpa_sets_limited_data_use_on_every_item(shop, tiktok):
+    Integration.objects.filter(pk=tiktok.pk).update(ccpa_limited_data_use=True)
+    record_events(shop, [purchase(1), purchase(2)])
+    assert set(ReceivedEvent.objects.values_list("limited_data_use", flat=True)) == {True}
+
+
+def test_values_without_revenue_leave_value_and_currency_home(shop, tiktok):
+    tiktok.mappings.update(including="values")
+    record_events(shop, [purchase(1, value={"order_id": "A1", "num_items": 2})])
+    assert ReceivedEvent.objects.get().payload["properties"] == {"order_id": "A1", "num_items": 2}
+
+
+def test_no_values_send_no_properties(shop, tiktok):
+    tiktok.mappings.update(including="no_values")
+    record_events(shop, [purchase(1, value={"order_id": "A1"})])
+    assert "properties" not in ReceivedEvent.objects.get().payload
+
+
+def test_2500_events_go_out_as_three_requests(shop, tiktok, held):
+    record_events(shop, [purchase(n) for n in range(1000)])
+    record_events(shop, [purchase(n) for n in range(1000, 2000)])
+    record_events(shop, [purchase(n) for n in range(2000, 2500)])
+    report = delivery.deliver_due_postbacks()
+    assert report.delivered == 2500
+    assert [len(r.body["data"]) for r in track_requests()] == [1000, 1000, 500]
+    assert Postback.objects.filter(status=S.DELIVERED, batch_size__in=[1000, 500]).count() == 2500
+
+
+def test_batches_never_mix_pixels(shop, tiktok, held):
+    other_app = factories.make_app()
+    other = factories.make_integration(other_app, is_active=True, in_app_postbacks_enabled=True)
+    factories.make_pixel(other, pixel_code="OTHERPIXEL1", access_token="t" * 40)
+    factories.make_mapping(other, users_from="all_sources")
+    state.issue_token(sources=["OTHERPIXEL1"], token="t" * 40)
+    record_events(shop, [purchase(1)])
+    record_events(other_app, [purchase(2)])
+    delivery.deliver_due_postbacks()
+    assert sorted(r.body["event_source_id"] for r in track_requests()) == [PIXEL, "OTHERPIXEL1"]
+
+
+def test_test_events_never_share_a_request_with_live_ones(shop, tiktok, held):
+    record_events(shop, [purchase(1), purchase(2)])
+    Postback.objects.filter(event__event_id="order-2").update(test_event_code="TEST123")
+    delivery.deliver_due_postbacks()
+    bodies = [r.body for r in track_requests()]
+    assert sorted((b.get("test_event_code", ""), len(b["data"])) for b in bodies) == [
+        ("", 1),
+        ("TEST123", 1),
+    ]
+
+
+def test_rate_limited_three_times_then_delivered_with_growing_backoff(shop, tiktok):
+    state.add_fault(PIXEL, "rate_limit", remaining=3)
+    record_events(shop, [purchase(1)])
+    delays = []
+    for _ in range(3):
+        postback = Postback.objects.get()
+        assert postback.status == S.PENDING
+        delays.append((postback.next_attempt_at - postback.last_attempt_at).total_seconds())
+        make_due()
+        delivery.deliver_due_postbacks()
+    postback = Postback.objects.get()
+    assert postback.status == S.DELIVERED
+    assert [entry["code"] for entry in postback.attempt_log] == [40100, 40100, 40100, 0]
+    assert postback.attempts == 4
+    assert 48 <= delays[0] <= 72 and 240 <= delays[1] <= 360 and 1440 <= delays[2] <= 2160
+    assert ReceivedEvent.objects.get().event_id == "order-1"
+
+
+@pytest.mark.parametrize("fault", ["bad_gateway", "server_error", "maintenance"])
+def test_gateway_pages_and_tiktok_errors_are_retried(shop, tiktok, fault):
+    state.add_fault(PIXEL, fault)
+    record_events(shop, [purchase(1)])
+    assert Postback.objects.get().status == S.PENDING
+    make_due()
+    delivery.deliver_due_postbacks()
+    assert Postback.objects.get().status == S.DELIVERED
+
+
+def test_a_timeout_is_retried_and_tiktok_deduplicates_the_resend(shop, tiktok):
+    state.add_fault(PIXEL, "hang", hang_seconds=1.5)
+    with override_settings(TIKTOK_HTTP_TIMEOUT=1):
+        record_events(shop, [purchase(1)])
+    postback = Postback.objects.get()
+    assert postback.status == S.PENDING
+    assert "did not answer in time" in postback.response_message
+    deadline = time.monotonic() + 5
+    while not ReceivedEvent.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    make_due()
+    delivery.deliver_due_postbacks()
+    assert Postback.objects.get().status == S.DELIVERED
+    assert list(ReceivedEvent.objects.order_by("id").values_list("is_duplicate", flat=True)) == [
+        False,
+        True,
+    ]
+
+
+def test_a_revoked_token_pauses_the_integration_until_it_is_replaced(shop, tiktok, marketer):
+    state.revoke_token(TOKEN)
+    record_events(shop, [purchase(1)])
+    tiktok.refresh_from_db()
+    assert tiktok.needs_attention and tiktok.attention_code == 40105
+    assert "40105" in tiktok.attention_reason
+    postback = Postback.objects.get()
+    assert postback.status == S.PENDING  # waiting, not lost
+    record_events(shop, [purchase(2)])
+    make_due()
+    assert delivery.deliver_due_postbacks().claimed == 0
+    assert track_requests().count() == 1
+
+    new_token = state.issue_token(sources=[PIXEL])
+    configuration.update_integration_settings(
+        tiktok, acting_user=marketer, is_active=True, settings={}, new_access_token=new_token
+    )
+    delivery.deliver_due_postbacks()
+    assert Postback.objects.filter(status=S.DELIVERED).count() == 2
+
+
+def test_a_bad_field_fails_only_that_event(shop, tiktok, held):
+    record_events(shop, [purchase(1), purchase(2), purchase(3)])
+    # A stored value TikTok refuses: a broken email hash (TikTok wants 64 lowercase hex).
+    shop.events.filter(event_id="order-2").update(email_sha256="NOT-A-HASH")
+    delivery.deliver_due_postbacks()
+    statuses = dict(Postback.objects.values_list("event__event_id", "status"))
+    assert statuses == {"order-1": S.DELIVERED, "order-2": S.FAILED, "order-3": S.DELIVERED}
+    failed = Postback.objects.get(event__event_id="order-2")
+    assert failed.response_code == 40002
+    assert "data.1.user.email" in failed.response_message
+
+
+@override_settings(POSTBACK_RETRY_SCHEDULE=[1, 1])
+def test_after_the_last_attempt_it_is_dead_lettered_and_a_replay_delivers_it(
+    shop, tiktok, marketer
+):
+    state.add_fault(PIXEL, "server_error", remaining=3)
+    record_events(shop, [purchase(1)])
+    for _ in range(2):
+        make_due()
+        delivery.deliver_due_postbacks()
+    postback = Postback.objects.get()
+    assert postback.status == S.DEAD and postback.attempts == 3
+    assert delivery.requeue_postbacks(tiktok, [postback.pk], acting_user=marketer) == 1
+    postback.refresh_from_db()
+    assert postback.status == S.DELIVERED
+    assert postback.attempts == 1
+
+
+def test_claims_of_two_workers_never_overlap(shop, tiktok, held):
+    record_events(shop, [purchase(n) for n in range(30)])
+    first = delivery.claim_due_postbacks(worker="a", limit=20)
+    second = delivery.claim_due_postbacks(worker="b", limit=20)
+    assert len(first) == 20 and len(second) == 10
+    assert not set(first) & set(second)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises writers; needs real concurrency"
+)
+def test_concurrent_workers_deliver_each_postback_once(shop, tiktok, held):
+    record_events(shop, [purchase(n) for n in range(600)])
+    reports = []
+
+    def work(name: str) -> None:
+        try:
+            reports.append(delivery.deliver_due_postbacks(worker=name))
+        finally:
+            connection.close()
+
+    with override_settings(POSTBACK_CLAIM_LIMIT=50):
+        threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sum(report.delivered for report in reports) == 600
+    assert ReceivedEvent.objects.count() == 600
+    assert not ReceivedEvent.objects.filter(is_duplicate=True).exists()
+
+
+def test_a_dead_workers_claim_is_taken_over_after_its_lease(shop, tiktok, held):
+    record_events(shop, [purchase(1)])
+    delivery.claim_due_postbacks(worker="crashed", limit=10)  # and then it died
+    assert delivery.deliver_due_postbacks(worker="survivor").claimed == 0
+    Postback.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert delivery.deliver_due_postbacks(worker="survivor").delivered == 1
+    assert Postback.objects.get().claimed_by == "survivor"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the killed worker is another process"
+)
+def test_a_worker_killed_mid_batch_loses_nothing(shop, tiktok, held, settings, tiktok_sandbox):
+    record_events(shop, [purchase(n) for n in range(50)])
+    state.add_fault(PIXEL, "hang", hang_seconds=2)
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "TIKTOK_API_BASE_URL": tiktok_sandbox,
+        "TIKTOK_HTTP_TIMEOUT": "30",
+        "DJANGO_SETTINGS_MODULE": "attribution_site.settings",
+    }
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "deliver_postbacks"], cwd=ROOT, env=env
+    )
+    deadline = time.monotonic() + 20
+    while not Postback.objects.filter(status=S.SENDING).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the batch is in flight, its HTTP request hanging in the sandbox
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert Postback.objects.filter(status=S.SENDING).count() == 50
+    time.sleep(2)  # the sandbox finishes the hung request: TikTok got the events
+    Postback.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    report = delivery.deliver_due_postbacks(worker="survivor")
+    assert report.delivered == 50
+    assert Postback.objects.filter(status=S.DELIVERED).count() == 50
+    # TikTok saw the batch twice and counted it once (event_id de-duplication).
+    assert ReceivedEvent.objects.filter(is_duplicate=False).count() == 50
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

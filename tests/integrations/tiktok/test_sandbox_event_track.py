@@ -1,0 +1,144 @@
+"""The sandbox answers /event/track/ as the spec describes TikTok (§1, §3, §7)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from integrations.tiktok.sandbox import state
+from integrations.tiktok.sandbox.models import ReceivedEvent
+
+PIXEL = "CQ8RT3JC77U4D5MLS2A0"
+TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
+PATH = "/tiktok-sandbox/open_api/v1.3/event/track/"
+HASH = "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def credentials():
+    state.issue_token(sources=[PIXEL], token=TOKEN)
+
+
+def event(**overrides):
+    item = {"event": "Purchase", "event_time": 1740823512, "event_id": "order-88412"}
+    item.update(overrides)
+    return item
+
+
+def body(*items, **overrides):
+    payload = {"event_source": "web", "event_source_id": PIXEL, "data": list(items) or [event()]}
+    payload.update(overrides)
+    return payload
+
+
+def post(client, payload, token=TOKEN, path=PATH):
+    headers = {"HTTP_ACCESS_TOKEN": token} if token is not None else {}
+    response = client.post(path, json.dumps(payload), content_type="application/json", **headers)
+    assert response.status_code == 200  # TikTok answers errors with HTTP 200 too
+    return response.json()
+
+
+def test_it_accepts_a_valid_event_and_keeps_it(client):
+    answer = post(client, body())
+    assert answer["code"] == 0 and answer["message"] == "OK"
+    assert len(answer["request_id"]) == 34
+    assert ReceivedEvent.objects.get().event_id == "order-88412"
+
+
+def test_it_accepts_the_path_without_a_trailing_slash(client):
+    assert post(client, body(), path=PATH.rstrip("/"))["code"] == 0
+
+
+def test_a_missing_token_is_40104(client):
+    answer = post(client, body(), token=None)
+    assert answer["code"] == 40104
+    assert "Access-Token" in answer["message"]
+
+
+def test_an_unknown_or_revoked_token_is_40105(client):
+    assert post(client, body(), token="nope")["code"] == 40105
+    state.revoke_token(TOKEN)
+    assert post(client, body())["code"] == 40105
+
+
+def test_a_token_of_another_pixel_is_40001(client):
+    answer = post(client, body(event_source_id="OTHERPIXEL1"))
+    assert answer["code"] == 40001
+    assert "OTHERPIXEL1" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (body(event_source="website"), "event_source: Must be one of"),
+        (body(event(event_time="1740823512")), "data.0.event_time: Not a valid integer."),
+        (body(event(event_time=1740823512000)), "data.0.event_time: Must be in seconds"),
+        (body(event(user={"email": "jane@example.com"})), "data.0.user.email: Must be a SHA-256"),
+        (
+            body(event(user={"phone": [HASH, HASH.upper()]})),
+            "data.0.user.phone.1: Must be a SHA-256",
+        ),
+        (
+            body(event(properties={"contents": [{"content_id": 1077}]})),
+            "data.0.properties.contents.0.content_id: Not a valid string.",
+        ),
+        ({**body(), "limited_data_use": True}, "limited_data_use: Unknown field."),
+        (body(event(event="")), "data.0.event: Not a valid string."),
+        (body(data=[]), "data: Length must be between 1 and 1000."),
+    ],
+)
+def test_it_rejects_invalid_bodies_with_the_field_path(client, payload, message):
+    answer = post(client, payload)
+    assert answer["code"] == 40002
+    assert answer["message"].startswith(message)
+    assert not ReceivedEvent.objects.exists()
+
+
+def test_more_than_1000_events_reject_the_whole_request(client):
+    answer = post(client, body(*[event(event_id=f"e{n}") for n in range(1001)]))
+    assert answer["code"] == 40002
+    assert not ReceivedEvent.objects.exists()
+
+
+def test_repeats_within_48_hours_are_marked_duplicates(client):
+    post(client, body(event(event_id="order-1")))
+    post(client, body(event(event_id="order-1"), event(event_id="order-2")))
+    flags = dict(ReceivedEvent.objects.values_list("event_id", "is_duplicate").order_by("id"))
+    assert list(ReceivedEvent.objects.order_by("id").values_list("is_duplicate", flat=True)) == [
+        False,
+        True,
+        False,
+    ]
+    assert flags["order-2"] is False
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"), [("rate_limit", 40100), ("server_error", 50000), ("maintenance", 60001)]
+)
+def test_a_fault_answers_the_next_calls_then_clears(client, kind, code):
+    state.add_fault(PIXEL, kind, remaining=2)
+    assert [post(client, body())["code"] for _ in range(3)] == [code, code, 0]
+
+
+def test_a_bad_gateway_fault_answers_html_502(client):
+    state.add_fault(PIXEL, "bad_gateway")
+    response = client.post(
+        PATH, json.dumps(body()), content_type="application/json", HTTP_ACCESS_TOKEN=TOKEN
+    )
+    assert response.status_code == 502
+    assert b"<html>" in response.content
+
+
+def test_the_console_shows_what_tiktok_received(client, superuser):
+    post(client, body(event(event_id="order-77")))
+    client.force_login(superuser)
+    page = client.get("/tiktok-sandbox/").content.decode()
+    assert "order-77" in page
+    assert TOKEN not in page
+
+
+def test_the_console_needs_a_login(client):
+    assert client.get("/tiktok-sandbox/").status_code == 302

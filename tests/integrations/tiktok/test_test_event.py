@@ -1,0 +1,95 @@
+"""The setup page's test event goes through the real client to the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from integrations.tiktok.diagnostics import last_test_event, send_test_event
+from integrations.tiktok.sandbox import state
+from integrations.tiktok.sandbox.models import ReceivedEvent, ReceivedRequest
+from tests import factories
+
+PIXEL = "CQ8RT3JC77U4D5MLS2A0"
+TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
+
+
+@pytest.fixture
+def integration(app, tiktok_sandbox):
+    integration = factories.make_integration(app, ccpa_limited_data_use=True)
+    factories.make_pixel(integration, pixel_code=PIXEL, access_token=TOKEN)
+    return integration
+
+
+def send(integration, user, **overrides):
+    arguments = {
+        "test_event_code": "TEST12345",
+        "event_name": "ViewContent",
+        "ip": "203.0.113.24",
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+    }
+    arguments.update(overrides)
+    return send_test_event(integration, acting_user=user, **arguments)
+
+
+def test_tiktok_gets_a_test_event_with_the_code_and_ccpa_flag(integration, marketer):
+    state.issue_token(sources=[PIXEL], token=TOKEN)
+    outcome = send(integration, marketer)
+    assert outcome.ok and outcome.code == 0 and len(outcome.request_id) == 34
+    received = ReceivedEvent.objects.get()
+    assert received.test_event_code == "TEST12345"
+    assert received.event == "ViewContent"
+    assert received.limited_data_use is True
+    assert outcome.sent["data"][0]["user"]["ip"] == "203.0.113.24"
+
+
+def test_a_rejected_token_comes_back_with_the_fix(integration, marketer):
+    outcome = send(integration, marketer)
+    assert not outcome.ok
+    assert outcome.code == 40105
+    assert "Generate a new token" in outcome.fix
+    assert TOKEN not in str(outcome.sent)
+
+
+def test_a_pixel_the_token_cannot_reach_explains_40001(integration, marketer):
+    state.issue_token(sources=["ANOTHERPIXEL"], token=TOKEN)
+    outcome = send(integration, marketer)
+    assert outcome.code == 40001
+    assert "different pixels" in outcome.fix
+
+
+def test_rate_limiting_says_try_again_shortly(integration, marketer):
+    state.issue_token(sources=[PIXEL], token=TOKEN)
+    state.add_fault(PIXEL, "rate_limit")
+    outcome = send(integration, marketer)
+    assert outcome.code == 40100
+    assert "Try again shortly" in outcome.fix
+
+
+def test_a_purchase_test_carries_a_sample_value_in_the_apps_currency(integration, marketer):
+    state.issue_token(sources=[PIXEL], token=TOKEN)
+    send(integration, marketer, event_name="Purchase")
+    assert ReceivedEvent.objects.get().payload["properties"] == {"currency": "USD", "value": 1.0}
+
+
+def test_without_credentials_nothing_is_sent(app, marketer, tiktok_sandbox):
+    integration = factories.make_integration(app)
+    outcome = send(integration, marketer)
+    assert not outcome.ok
+    assert "Add a pixel ID" in outcome.message
+    assert not ReceivedRequest.objects.exists()
+
+
+def test_the_result_is_kept_for_the_page(integration, marketer, client):
+    state.issue_token(sources=[PIXEL], token=TOKEN)
+    client.force_login(marketer)
+    url = reverse("integrations:test-event", args=[integration.app.app_id, integration.pk])
+    client.post(url, {"test_event_code": "TEST12345", "event_name": "ViewContent"})
+    shown = last_test_event(integration)
+    assert shown["ok"] and shown["actor"] == marketer
+    page = client.get(
+        reverse("integrations:setup", args=[integration.app.app_id, integration.pk, "integration"])
+    ).content.decode()
+    assert "TikTok accepted the test event" in page
+    assert "TEST12345" in page
+    assert TOKEN not in page
