@@ -6,6 +6,7 @@ lists every variable.
 """
 
 import re
+import warnings
 from pathlib import Path
 
 import environ
@@ -105,6 +106,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (the web SDK, the admin's assets) from the WSGI process itself, so
+    # production needs no separate file server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -170,6 +174,12 @@ FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, adopted now
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Find files where they live (no collectstatic step to forget); the web SDK is fetched by
+# customers' landing pages, so it must load whatever DEBUG says.
+WHITENOISE_USE_FINDERS = True
+# STATIC_ROOT only exists after an optional collectstatic; its absence is not worth a warning.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+WHITENOISE_MAX_AGE = 300
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
