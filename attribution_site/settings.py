@@ -178,7 +178,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # customers' landing pages, so it must load whatever DEBUG says.
 WHITENOISE_USE_FINDERS = True
 # STATIC_ROOT only exists after an optional collectstatic; its absence is not worth a warning.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at: .*staticfiles")
 WHITENOISE_MAX_AGE = 300
 
 SESSION_COOKIE_HTTPONLY = True
