@@ -13,7 +13,11 @@ Pure functions over plain values, so the rules can be read and tested as a table
 
 A touchpoint counts when it happened at or before the conversion and no longer ago than the
 window: a click exactly seven days before is inside a seven-day lookback, one microsecond earlier
-is not. Lookbacks come from the app's integration for the touchpoint's media source.
+is not. Lookbacks come from the app's integration for the touchpoint's media source. One allowance:
+a conversion that carries a click's own id (`ttclid` or our click id) may state a time up to
+CLICK_ID_CLOCK_TOLERANCE before that click, because servers send whole seconds and their clocks
+drift from ours; the id proves it is the same journey. Shared keys (web user id, advertising id)
+get no such allowance: a later click by the same person must not take an earlier conversion.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from enum import StrEnum
 CLICK = "click"
 IMPRESSION = "impression"
 PROBABILISTIC_WINDOW = timedelta(hours=24)
+CLICK_ID_CLOCK_TOLERANCE = timedelta(seconds=5)
 
 
 class MatchType(StrEnum):
@@ -105,12 +110,24 @@ def deterministic_match(conversion: Conversion, touch: Touch) -> MatchType | Non
     return None
 
 
-def is_within(touch: Touch, conversion: Conversion, window: timedelta | None) -> bool:
+def is_within(
+    touch: Touch,
+    conversion: Conversion,
+    window: timedelta | None,
+    tolerance: timedelta = timedelta(0),
+) -> bool:
     if window is None:
         return False
-    if touch.occurred_at > conversion.at:
+    if touch.occurred_at > conversion.at + tolerance:
         return False
     return conversion.at - touch.occurred_at <= window
+
+
+def clock_tolerance(match: MatchType | None) -> timedelta:
+    """How far after the conversion's stated time a matched touch may be (module docstring)."""
+    if match in (MatchType.TTCLID, MatchType.CLICK_ID):
+        return CLICK_ID_CLOCK_TOLERANCE
+    return timedelta(0)
 
 
 def decide(
@@ -126,7 +143,9 @@ def decide(
         lookback = lookbacks.get(touch.media_source, DEFAULT_LOOKBACK)
         match = deterministic_match(conversion, touch)
         if touch.kind == CLICK:
-            if match is not None and is_within(touch, conversion, lookback.click):
+            if match is not None and is_within(
+                touch, conversion, lookback.click, clock_tolerance(match)
+            ):
                 deterministic_clicks.append((touch, match))
             elif (
                 match is None
@@ -138,7 +157,7 @@ def decide(
         elif (
             touch.kind == IMPRESSION
             and match is not None
-            and is_within(touch, conversion, lookback.view)
+            and is_within(touch, conversion, lookback.view, clock_tolerance(match))
         ):
             deterministic_views.append((touch, match))
     if deterministic_clicks:

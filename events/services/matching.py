@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Q
 
 from events.attribution import (
+    CLICK_ID_CLOCK_TOLERANCE,
     DEFAULT_LOOKBACK,
     PROBABILISTIC_WINDOW,
     Conversion,
@@ -112,7 +113,7 @@ def load_touch_index(app: App, conversions: Sequence[Conversion], window: timede
     if not conditions:
         return TouchIndex({}, {})
     earliest = min(c.at for c in conversions) - window
-    latest = max(c.at for c in conversions)
+    latest = max(c.at for c in conversions) + CLICK_ID_CLOCK_TOLERANCE
     touchpoints = Touchpoint.objects.filter(
         conditions, app=app, occurred_at__gte=earliest, occurred_at__lte=latest
     )

@@ -194,6 +194,18 @@ def test_an_event_of_a_user_whose_click_is_too_old_is_organic(web_shop):
     assert InAppEvent.objects.get().media_source == "organic"
 
 
+def test_an_event_in_whole_seconds_right_after_its_click_is_attributed_to_it(web_shop):
+    """A server stamps the purchase 12:00:07 for a click we recorded at 12:00:07.6."""
+    clicked = timezone.now().replace(microsecond=600_000) - timedelta(minutes=1)
+    factories.make_touchpoint(
+        web_shop.app, ttclid="E.C.P.fast", media_source="tiktokweb_int", occurred_at=clicked
+    )
+    stamped = int(clicked.timestamp())  # whole seconds: 0.6 s before the click
+    web_shop.event(PURCHASE | {"ttclid": "E.C.P.fast", "event_time": stamped})
+    event = InAppEvent.objects.get()
+    assert (event.media_source, event.match_type) == ("tiktokweb_int", "ttclid")
+
+
 def test_an_event_keeps_the_ttclid_it_carried_when_organic(web_shop):
     web_shop.event(PURCHASE | {"ttclid": "E.C.P.unknown"})
     event = InAppEvent.objects.get()
