@@ -203,9 +203,7 @@ def run_throughput(database_url: str, count: int, workers: int) -> tuple[float, 
     return seconds, delivered, unique
 
 
-def run_latency(
-    database_url: str, app_id: str, key: str, rate: int, seconds: float
-) -> list[float]:
+def run_latency(database_url: str, app_id: str, key: str, rate: int, seconds: float) -> list[float]:
     """Send `rate` events/s in batches of rate/10 every 100 ms; the cluster delivers them."""
     from events.models import Postback
 
