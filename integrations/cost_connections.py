@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.models import CostAdvertiser, CostConnection, CostPull, Integration
+from integrations.secrets import Secret
 from integrations.services import record_audit
 from integrations.tiktok import marketing_api
 from integrations.tiktok.transport import TikTokError
@@ -62,7 +63,7 @@ def connect_account(
     )
     if connection is None:
         connection = CostConnection(integration=integration, created_by=acting_user, oauth_uid=uid)
-    connection.access_token = access_token
+    connection.access_token = Secret(access_token)
     connection.scope = list(scope or [])
     connection.status = CostConnection.Status.CONNECTED
     connection.last_error = ""
@@ -219,7 +220,7 @@ def delete_connection(connection: CostConnection, *, acting_user: AbstractBaseUs
             )
     with transaction.atomic():
         connection.status = CostConnection.Status.REVOKED
-        connection.access_token = ""
+        connection.access_token = Secret("")
         connection.save(update_fields=["status", "access_token"])
         connection.advertisers.update(is_selected=False)
         connection.pulls.filter(status=CostPull.Status.QUEUED).update(

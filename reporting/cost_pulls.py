@@ -179,8 +179,9 @@ def pull_advertiser(
             if error.code != QUERY_TOO_LARGE or span[0] == span[1]:
                 raise
             # 40067: the query is too large; ask for half the days at a time.
-            half = max(1, ((span[1] - span[0]).days + 1) // 2)
-            pending[:0] = chunks(span[0], span[1], half)
+            half = ((span[1] - span[0]).days + 1) // 2
+            middle = span[0] + timedelta(days=half)
+            pending[:0] = [(span[0], middle - timedelta(days=1)), (middle, span[1])]
             continue
         CostAdvertiser.objects.filter(pk=advertiser.pk).update(pulled_through=span[1])
         advertiser.pulled_through = span[1]
