@@ -38,7 +38,6 @@ def uid_for_token(access_token: str) -> str:
     return hashlib.sha256(access_token.encode()).hexdigest()[:40]
 
 
-@transaction.atomic
 def connect_account(
     integration: Integration,
     *,
@@ -55,44 +54,48 @@ def connect_account(
             access_token, [a.advertiser_id for a in advertisers]
         )
     }
-    uid = uid_for_token(access_token)
-    connection = (
-        CostConnection.objects.select_for_update()
-        .filter(integration=integration, oauth_uid=uid)
-        .first()
-    )
-    if connection is None:
-        connection = CostConnection(integration=integration, created_by=acting_user, oauth_uid=uid)
-    connection.access_token = Secret(access_token)
-    connection.scope = list(scope or [])
-    connection.status = CostConnection.Status.CONNECTED
-    connection.last_error = ""
-    first_name = next(iter(advertisers), None)
-    connection.label = connection.label or (
-        f"{first_name.name} and {len(advertisers) - 1} more"
-        if first_name and len(advertisers) > 1
-        else (first_name.name if first_name else "TikTok account")
-    )
-    connection.save()
-    for advertiser in advertisers:
-        detail = details.get(advertiser.advertiser_id, advertiser)
-        CostAdvertiser.objects.update_or_create(
-            connection=connection,
-            advertiser_id=advertiser.advertiser_id,
-            defaults={
-                "name": detail.name or advertiser.name,
-                "currency": detail.currency,
-                "timezone": detail.timezone,
-            },
+    # TikTok is asked first, outside the transaction: no lock is held while we wait on it.
+    with transaction.atomic():
+        uid = uid_for_token(access_token)
+        connection = (
+            CostConnection.objects.select_for_update()
+            .filter(integration=integration, oauth_uid=uid)
+            .first()
         )
-    record_audit(
-        app=integration.app,
-        integration=integration,
-        acting_user=acting_user,
-        action="cost.connected",
-        changes={},
-        details={"connection": connection.pk, "advertisers": len(advertisers)},
-    )
+        if connection is None:
+            connection = CostConnection(
+                integration=integration, created_by=acting_user, oauth_uid=uid
+            )
+        connection.access_token = Secret(access_token)
+        connection.scope = list(scope or [])
+        connection.status = CostConnection.Status.CONNECTED
+        connection.last_error = ""
+        first_name = next(iter(advertisers), None)
+        connection.label = connection.label or (
+            f"{first_name.name} and {len(advertisers) - 1} more"
+            if first_name and len(advertisers) > 1
+            else (first_name.name if first_name else "TikTok account")
+        )
+        connection.save()
+        for advertiser in advertisers:
+            detail = details.get(advertiser.advertiser_id, advertiser)
+            CostAdvertiser.objects.update_or_create(
+                connection=connection,
+                advertiser_id=advertiser.advertiser_id,
+                defaults={
+                    "name": detail.name or advertiser.name,
+                    "currency": detail.currency,
+                    "timezone": detail.timezone,
+                },
+            )
+        record_audit(
+            app=integration.app,
+            integration=integration,
+            acting_user=acting_user,
+            action="cost.connected",
+            changes={},
+            details={"connection": connection.pk, "advertisers": len(advertisers)},
+        )
     return connection
 
 
