@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from integrations.models import AdRevenueSettings, Integration
+from integrations.secrets import Secret
 from integrations.services import record_audit
 
 FIELDS = ("is_enabled", "tiktok_app_id", "account_id", "event_source")
@@ -19,7 +20,7 @@ FIELDS = ("is_enabled", "tiktok_app_id", "account_id", "event_source")
 
 def settings_for(integration: Integration) -> AdRevenueSettings:
     existing = AdRevenueSettings.objects.filter(integration=integration).first()
-    return existing or AdRevenueSettings(integration=integration)
+    return existing or AdRevenueSettings(integration=integration, secure_key=Secret(""))
 
 
 @transaction.atomic
@@ -43,8 +44,9 @@ def save_ad_revenue_settings(
     }
     changes = {name: (getattr(row, name), value) for name, value in new.items()}
     if secure_key.strip():
-        changes["secure_key"] = (row.secure_key, secure_key.strip())
-        row.secure_key = secure_key.strip()
+        new_key = Secret(secure_key.strip())
+        changes["secure_key"] = (row.secure_key, new_key)  # the history keeps masked hints
+        row.secure_key = new_key
     for name, value in new.items():
         setattr(row, name, value)
     row.save()
