@@ -279,6 +279,8 @@ TIKTOK_HTTP_TIMEOUT = env_int("TIKTOK_HTTP_TIMEOUT", 10, minimum=1)
 COST_BACKFILL_DAYS = env_int("COST_BACKFILL_DAYS", 7, minimum=1)
 COST_RESTATEMENT_DAYS = env_int("COST_RESTATEMENT_DAYS", 3, minimum=0)
 COST_RETRY_BACKOFF = env_seconds_list("COST_RETRY_BACKOFF", "1,2,5,15,30")
+# When the retries above run out, the pull ends and another is scheduled this much later.
+COST_RETRY_LATER_SECONDS = env_int("COST_RETRY_LATER_SECONDS", 900, minimum=60)
 COST_PULL_EVERY_MINUTES = env_int("COST_PULL_EVERY_MINUTES", 24 * 60, minimum=5)
 
 # Forwarding (postbacks). Retryable failures wait these many seconds before attempt 2, 3, …

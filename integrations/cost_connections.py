@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -29,6 +29,7 @@ from integrations.tiktok.transport import TikTokError
 log = logging.getLogger(__name__)
 
 PULL_TASK = "reporting.cost_tasks.pull_cost"
+RETRY_TASK = "reporting.cost_tasks.retry_pull"
 DAILY_SCHEDULE = "Pull cost"
 
 
@@ -204,6 +205,37 @@ def queue_daily_pulls() -> list[CostPull]:
                 continue
             pulls.append(_queue_pull(connection, CostPull.Trigger.DAILY))
     return pulls
+
+
+def schedule_retry(connection: CostConnection, *, after_seconds: int) -> None:
+    """A pull ended on a failure that passes by itself (rate limit, TikTok down): try again
+    later, from where it stopped (each advertiser remembers the last day it read)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=f"Retry cost pull of connection {connection.pk}",
+        defaults={
+            "func": RETRY_TASK,
+            "args": repr((connection.pk,)),
+            "schedule_type": Schedule.ONCE,
+            "repeats": -1,
+            "next_run": timezone.now() + timedelta(seconds=after_seconds),
+        },
+    )
+
+
+def queue_retry_pull(connection_id: int) -> CostPull | None:
+    connection = CostConnection.objects.filter(
+        pk=connection_id, status=CostConnection.Status.CONNECTED, integration__cost_enabled=True
+    ).first()
+    if connection is None:
+        return None
+    with transaction.atomic():
+        if connection.pulls.filter(
+            status__in=[CostPull.Status.QUEUED, CostPull.Status.RUNNING]
+        ).exists():
+            return None
+        return _queue_pull(connection, CostPull.Trigger.RETRY)
 
 
 def delete_connection(connection: CostConnection, *, acting_user: AbstractBaseUser) -> str:

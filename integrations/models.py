@@ -440,6 +440,7 @@ class CostPull(models.Model):
         BACKFILL = "backfill", "First pull (last 7 days)"
         DAILY = "daily", "Daily pull"
         MANUAL = "manual", "Pull now"
+        RETRY = "retry", "Retry after a TikTok-side failure"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

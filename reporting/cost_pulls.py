@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.cost_connections import mark_broken
+from integrations.cost_connections import mark_broken, schedule_retry
 from integrations.models import CostAdvertiser, CostConnection, CostPull
 from integrations.tiktok import marketing_api
 from integrations.tiktok.marketing_api import PageProgress, ReportRow
@@ -154,6 +154,8 @@ def run_pull(pull_id: int, *, now: datetime | None = None) -> CostPull | None:
     pull.save()
     if errors:
         CostConnection.objects.filter(pk=connection.pk).update(last_error=pull.error)
+        if isinstance(errors[-1], RetryableError):
+            schedule_retry(connection, after_seconds=settings.COST_RETRY_LATER_SECONDS)
     else:
         CostConnection.objects.filter(pk=connection.pk).update(
             last_error="", last_success_at=pull.finished_at

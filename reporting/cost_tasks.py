@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.cost_connections import queue_daily_pulls
+from integrations.cost_connections import queue_daily_pulls, queue_retry_pull
 from reporting.cost_pulls import run_pull
 
 
@@ -25,3 +25,9 @@ def pull_cost(pull_id: int) -> dict[str, Any]:
 def pull_all_cost() -> dict[str, Any]:
     """The daily schedule: queue a pull for every live connection."""
     return {"queued": [pull.pk for pull in queue_daily_pulls()]}
+
+
+def retry_pull(connection_id: int) -> dict[str, Any]:
+    """Scheduled after a pull ended on a rate limit or a TikTok-side error."""
+    pull = queue_retry_pull(connection_id)
+    return {"queued": pull.pk if pull else None}

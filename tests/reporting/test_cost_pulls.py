@@ -4,16 +4,20 @@ timezones, deleted campaigns, rate limits, revoked tokens, oversized queries."""
 from __future__ import annotations
 
 import logging
+from ast import literal_eval
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
+from django_q.models import Schedule
 
 from integrations import cost_connections
 from integrations.models import CostConnection, CostPull, Integration
 from integrations.tiktok.sandbox import marketing, state
 from integrations.tiktok.sandbox.models import AccessToken, ReceivedRequest
 from reporting.cost_pulls import local_today, run_pull, window_for
+from reporting.cost_tasks import retry_pull
 from reporting.models import CostRecord
 from tests import factories
 
@@ -206,9 +210,11 @@ def test_a_rate_limit_that_does_not_lift_ends_the_run_and_the_next_continues(
     connection.refresh_from_db()
     assert connection.status == CostConnection.Status.CONNECTED
     assert "40100" in connection.last_error
+    retry_schedule = Schedule.objects.get(name=f"Retry cost pull of connection {connection.pk}")
+    assert retry_schedule.next_run > timezone.now()
 
-    retry = cost_connections.request_pull(connection, acting_user=marketer)
-    retry.refresh_from_db()
+    retry_pull(*literal_eval(retry_schedule.args))  # what the cluster runs when it is due
+    retry = CostPull.objects.get(trigger=CostPull.Trigger.RETRY)
     assert retry.status == CostPull.Status.SUCCEEDED
     start, end = last_week(US)
     assert stored(US, start, end) == marketing.totals(US, start, end)
