@@ -95,7 +95,10 @@ def connect_account(
             acting_user=acting_user,
             action="cost.connected",
             changes={},
-            details={"connection": connection.pk, "advertisers": len(advertisers)},
+            details={
+                "connection": connection.pk,
+                "summary": f"{connection.label}: {len(advertisers)} advertiser(s)",
+            },
         )
     return connection
 
@@ -139,7 +142,7 @@ def save_cost_settings(
             changes={"cost_enabled": (was_enabled, is_enabled)}
             if was_enabled != is_enabled
             else {},
-            details={"advertisers": len(selected_advertiser_ids)},
+            details={"summary": f"{len(selected_advertiser_ids)} advertiser(s) chosen"},
         )
         if is_enabled:
             if not was_enabled:
@@ -175,7 +178,7 @@ def request_pull(
                 acting_user=acting_user,
                 action="cost.pull_requested",
                 changes={},
-                details={"connection": connection.pk, "pull": pull.pk},
+                details={"connection": connection.pk, "summary": f"Pull now: {connection}"},
             )
     return pull
 
@@ -268,7 +271,7 @@ def delete_connection(connection: CostConnection, *, acting_user: AbstractBaseUs
             acting_user=acting_user,
             action="cost.connection_deleted",
             changes={},
-            details={"connection": connection.pk, "label": connection.label},
+            details={"connection": connection.pk, "summary": connection.label},
         )
     return outcome
 
@@ -293,7 +296,7 @@ def mark_broken(connection: CostConnection, error: TikTokError) -> None:
                 acting_user=None,
                 action="cost.connection_broken",
                 changes={},
-                details={"connection": connection.pk, "code": error.code},
+                details={"connection": connection.pk, "summary": f"{connection}: {error}"},
             )
 
 
