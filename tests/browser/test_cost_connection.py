@@ -3,6 +3,7 @@ advertisers, Save cost, the 7-day pull, the All Cost report; and the ways a conn
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
@@ -32,7 +33,8 @@ def cost_page(page, app, marketer, tiktok_sandbox):
         yield page, integration
 
 
-def test_marketer_connects_tiktok_and_sees_a_week_of_cost(cost_page, app):
+def test_marketer_connects_tiktok_and_sees_a_week_of_cost(cost_page, app, caplog):
+    caplog.set_level(logging.DEBUG)
     page, integration = cost_page
     callbacks = []
     page.on(
@@ -101,6 +103,17 @@ def test_marketer_connects_tiktok_and_sees_a_week_of_cost(cost_page, app):
     page.goto(f"/oauth/complete/tiktok-business/?auth_code={old_code}&state={fresh_state}")
     expect(page.get_by_role("status").first).to_contain_text("already used or has expired")
     assert CostConnection.objects.filter(integration=integration).count() == 1
+    assert token not in caplog.text
+
+
+def test_an_unknown_code_is_refused_with_tiktoks_reason(cost_page):
+    page, integration = cost_page
+    page.get_by_role("button", name="Log in to TikTok For Business").click()
+    fresh_state = parse_qs(urlparse(page.url).query)["state"][0]
+    page.goto(f"/oauth/complete/tiktok-business/?code=not-a-code&state={fresh_state}")
+    expect(page.get_by_role("status").first).to_contain_text("TikTok refused the authorization")
+    expect(page).to_have_url(re.compile(r"/cost/$"))
+    assert not CostConnection.objects.exists()
 
 
 def test_declining_on_tiktok_changes_nothing(cost_page):
