@@ -16,7 +16,7 @@ from integrations import cost_connections
 from integrations.models import CostConnection, CostPull, Integration
 from integrations.tiktok.sandbox import marketing, state
 from integrations.tiktok.sandbox.models import AccessToken, ReceivedRequest
-from reporting.cost_pulls import local_today, run_pull, window_for
+from reporting.cost_pulls import chunks, local_today, run_pull, window_for
 from reporting.cost_tasks import retry_pull
 from reporting.models import CostRecord
 from tests import factories
@@ -300,3 +300,12 @@ def test_windows_are_computed_in_the_advertisers_timezone(db):
     assert window_for(japan, now) == (date(2026, 3, 5), date(2026, 3, 11))
     japan.pulled_through = date(2026, 2, 1)  # a month of missed pulls is read back
     assert window_for(japan, now) == (date(2026, 2, 1), date(2026, 3, 11))
+
+
+def test_long_windows_are_split_into_requests_of_at_most_thirty_days():
+    spans = chunks(date(2026, 2, 1), date(2026, 3, 11), 30)
+    assert spans == [
+        (date(2026, 2, 1), date(2026, 3, 2)),
+        (date(2026, 3, 3), date(2026, 3, 11)),
+    ]
+    assert chunks(date(2026, 3, 1), date(2026, 3, 1), 30) == [(date(2026, 3, 1), date(2026, 3, 1))]
