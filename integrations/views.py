@@ -222,7 +222,9 @@ def load_default_mapping(request: HttpRequest, app_id: str, integration_id: int)
     return redirect(f"{tab_url}#mapping")
 
 
-def _cost_connection_for(request: HttpRequest, app_id: str, integration_id: int, pk: int):
+def _cost_connection_for(
+    request: HttpRequest, app_id: str, integration_id: int, pk: int
+) -> CostConnection:
     access, integration = get_integration_for_user(
         request.user, app_id, integration_id, need=Action.MANAGE_COST
     )

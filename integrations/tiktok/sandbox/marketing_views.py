@@ -121,7 +121,9 @@ def _json_list(raw: str, name: str) -> list[Any]:
     return value
 
 
-def _refusal(request: HttpRequest, target: str, token: str, body: Any, error: Refused):
+def _refusal(
+    request: HttpRequest, target: str, token: str, body: Any, error: Refused
+) -> JsonResponse:
     return _answer(request, target, token, body, envelope(error.code, str(error)))
 
 
