@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "integrations.tiktok.oauth.CostConnectErrorMiddleware",
 ]
 
 ROOT_URLCONF = "attribution_site.urls"
@@ -159,7 +160,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # Connect-only (ASSOCIATION_ONLY): links a TikTok for Business account, never logs in.
+    "integrations.tiktok.oauth.TikTokBusinessOAuth2",
+]
+# social-auth: a trimmed pipeline with no load_extra_data, so the access token never lands in
+# UserSocialAuth.extra_data; our last step stores it encrypted on the cost connection.
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "integrations.tiktok.oauth.store_cost_connection",
+)
+SOCIAL_AUTH_FIELDS_STORED_IN_SESSION = ["cost_integration"]
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/"
+SOCIAL_AUTH_URL_NAMESPACE = "social"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "integrations:app-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -263,6 +282,16 @@ TIKTOK_SANDBOX = env_bool("TIKTOK_SANDBOX", True)
 TIKTOK_APP_ID = env.str("TIKTOK_APP_ID", default="")
 TIKTOK_APP_SECRET = env.str("TIKTOK_APP_SECRET", default="")
 TIKTOK_HTTP_TIMEOUT = env_int("TIKTOK_HTTP_TIMEOUT", 10, minimum=1)
+
+# Cost pulls. The first pull of an advertiser reads COST_BACKFILL_DAYS days; the daily pull
+# re-reads the last COST_RESTATEMENT_DAYS days before today (TikTok restates conversions and
+# lags ~11 h). Rate-limited or failed report calls are retried after these many seconds.
+COST_BACKFILL_DAYS = env_int("COST_BACKFILL_DAYS", 7, minimum=1)
+COST_RESTATEMENT_DAYS = env_int("COST_RESTATEMENT_DAYS", 3, minimum=0)
+COST_RETRY_BACKOFF = env_seconds_list("COST_RETRY_BACKOFF", "1,2,5,15,30")
+# When the retries above run out, the pull ends and another is scheduled this much later.
+COST_RETRY_LATER_SECONDS = env_int("COST_RETRY_LATER_SECONDS", 900, minimum=60)
+COST_PULL_EVERY_MINUTES = env_int("COST_PULL_EVERY_MINUTES", 24 * 60, minimum=5)
 
 # Forwarding (postbacks). Retryable failures wait these many seconds before attempt 2, 3, …
 # (each ±20% jitter); after the last one the postback is dead-lettered.

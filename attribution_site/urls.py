@@ -12,9 +12,12 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # TikTok for Business OAuth (connect-only): /oauth/login/tiktok-business/, /oauth/complete/…
+    path("oauth/", include("social_django.urls", namespace="social")),
     # events first: its deliveries pages live under an integration's URL, beside the setup tabs.
     path("", include("events.urls")),
     path("", include("integrations.urls")),
+    path("", include("reporting.urls")),
 ]
 
 if settings.TIKTOK_SANDBOX:

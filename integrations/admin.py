@@ -247,6 +247,20 @@ class CostConnectionAdmin(admin.ModelAdmin):
         return obj.access_token.hint or "—"
 
 
+@admin.register(models.CostPull)
+class CostPullAdmin(admin.ModelAdmin):
+    list_display = [
+        "queued_at", "connection", "trigger", "status", "rows_read", "pages", "retries",
+        "duration_ms", "error",
+    ]  # fmt: skip
+    list_filter = ["status", "trigger"]
+    list_select_related = ["connection__integration__app", "connection__integration__partner"]
+    readonly_fields = [field.name for field in models.CostPull._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
 @admin.register(models.CostAdvertiser)
 class CostAdvertiserAdmin(admin.ModelAdmin):
     list_display = ["advertiser_id", "name", "currency", "timezone", "is_selected", "connection"]

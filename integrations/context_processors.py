@@ -14,6 +14,7 @@ APP_SECTIONS = [
     ("Active Integrations", "integrations:active"),
     ("Reports", "reporting:raw-data"),
     ("Overview", "reporting:overview"),
+    ("All Cost", "reporting:cost"),
 ]
 
 

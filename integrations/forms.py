@@ -405,3 +405,69 @@ class PermissionsForm(forms.Form):
             },
             "members": members,
         }
+
+
+class CostSettingsForm(forms.Form):
+    """The Cost tab's Save: cost on or off, and which advertisers of live connections to pull."""
+
+    is_enabled = forms.BooleanField(required=False, label="Get cost data")
+    advertisers = forms.TypedMultipleChoiceField(
+        required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, advertiser_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["advertisers"].choices = [(pk, str(pk)) for pk in advertiser_ids]
+        self.fields["advertisers"].error_messages["invalid_choice"] = (
+            "One of the chosen advertisers is not part of a live connection."
+        )
+
+
+class AdRevenueForm(forms.Form):
+    """Ad revenue settings. The secure key is write-only: blank keeps the stored one."""
+
+    is_enabled = forms.BooleanField(required=False, label="Get ad revenue data")
+    tiktok_app_id = forms.RegexField(
+        regex=r"^[0-9]{5,32}$",
+        required=False,
+        max_length=32,
+        label="App ID",
+        help_text="The TikTok App ID of your app (digits).",
+        error_messages={"invalid": "A TikTok App ID has only digits (5 to 32)."},
+    )
+    secure_key = forms.CharField(
+        required=False,
+        max_length=256,
+        label="Secure Key",
+        widget=SecretInput(),
+        help_text="From TikTok's ad revenue settings. Stored encrypted and never shown again.",
+    )
+    account_id = forms.RegexField(
+        regex=r"^[A-Za-z0-9_-]{1,64}$",
+        required=False,
+        max_length=64,
+        label="Account ID",
+        error_messages={"invalid": "Use letters, digits, dashes or underscores."},
+    )
+    event_source = forms.RegexField(
+        regex=r"^[A-Za-z0-9_.:-]{1,100}$",
+        required=False,
+        max_length=100,
+        label="Event to map ad revenue to",
+        help_text="The app event that carries ad revenue, e.g. af_ad_revenue.",
+        error_messages={"invalid": "Use an event name: letters, digits, _ . : -"},
+    )
+
+    def __init__(self, *args: Any, has_stored_key: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.has_stored_key = has_stored_key
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("is_enabled"):
+            for name in ("tiktok_app_id", "account_id", "event_source"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, "Needed to get ad revenue data.")
+            if not cleaned.get("secure_key") and not self.has_stored_key:
+                self.add_error("secure_key", "Needed to get ad revenue data.")
+        return cleaned

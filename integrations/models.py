@@ -391,10 +391,19 @@ class CostConnection(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
     last_error = models.CharField(max_length=500, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # The social-auth association this token came from (a hash of the token, see oauth.py).
+    oauth_uid = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return self.label or f"Connection {self.pk}"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
 
 
 class CostAdvertiser(models.Model):
@@ -408,8 +417,12 @@ class CostAdvertiser(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
     is_selected = models.BooleanField(default=False)
+    pulled_through = models.DateField(
+        null=True, blank=True, help_text="Last day (advertiser's timezone) a pull has read."
+    )
 
     class Meta:
+        ordering = ["name", "advertiser_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "advertiser_id"], name="cost_advertiser_unique"
@@ -418,6 +431,48 @@ class CostAdvertiser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.advertiser_id})"
+
+
+class CostPull(models.Model):
+    """One run of the cost pull for one connection: what it read, how long it took, how it ended."""
+
+    class Trigger(models.TextChoices):
+        BACKFILL = "backfill", "First pull (last 7 days)"
+        DAILY = "daily", "Daily pull"
+        MANUAL = "manual", "Pull now"
+        RETRY = "retry", "Retry after a TikTok-side failure"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(CostConnection, on_delete=models.CASCADE, related_name="pulls")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_saved = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [models.Index(fields=["connection", "-queued_at"], name="cost_pull_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} of {self.connection}: {self.status}"
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
 
 class AdRevenueSettings(models.Model):
@@ -454,6 +509,12 @@ class AuditEntry(models.Model):
         "postbacks.requeued": "queued deliveries again",
         "integration.deliveries_resumed": "resumed deliveries",
         "partner.permissions_saved": "saved the partner's permissions",
+        "cost.connected": "connected a TikTok for Business account",
+        "cost.saved": "saved the cost settings",
+        "cost.connection_deleted": "deleted a cost connection",
+        "cost.connection_broken": "lost access to a TikTok account (reconnect needed)",
+        "cost.pull_requested": "asked for a cost pull",
+        "ad_revenue.saved": "saved the ad revenue settings",
     }
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="audit_entries")

@@ -8,14 +8,17 @@ adding a tab (Cost, Ad revenue) is one class, one template and one form.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 
-from integrations import configuration, grants, links
+from integrations import ad_revenue, configuration, cost_connections, grants, links
 from integrations.forms import (
+    AdRevenueForm,
     AttributionLinkForm,
+    CostSettingsForm,
     IntegrationSettingsForm,
     LinkParameterFormSet,
     MappingFormSet,
@@ -24,7 +27,7 @@ from integrations.forms import (
     TestEventForm,
 )
 from integrations.mapping_rules import OPERATORS
-from integrations.models import Integration, PartnerPermission, PartnerUser
+from integrations.models import CostConnection, Integration, PartnerPermission, PartnerUser
 from integrations.policy import Action, AppAccess
 from integrations.tiktok.diagnostics import last_test_event
 
@@ -312,7 +315,127 @@ def _grant_labels() -> list[str]:
     ]
 
 
-TABS: list[SetupTab] = [IntegrationTab(), AttributionLinkTab(), PermissionsTab()]
+class CostTab(SetupTab):
+    """Connect TikTok for Business accounts, pick advertisers, see the pulls."""
+
+    key = "cost"
+    label = "Cost"
+    template = "integrations/setup/cost.html"
+
+    def is_applicable(self, integration: Integration) -> bool:
+        return integration.partner.supports_cost
+
+    def is_complete(self, integration: Integration) -> bool:
+        return (
+            integration.cost_enabled
+            and integration.cost_connections.filter(
+                status=CostConnection.Status.CONNECTED, advertisers__is_selected=True
+            ).exists()
+        )
+
+    def can_view(self, access: AppAccess, integration: Integration) -> bool:
+        return access.can(Action.MANAGE_COST, integration)
+
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+        overview = cost_connections.cost_overview(integration)
+        live = [c for c in overview.connections if c.is_connected]
+        choices = [a.pk for c in live for a in c.advertisers.all()]
+        data = request.POST if request.method == "POST" else None
+        form = CostSettingsForm(
+            data,
+            advertiser_ids=choices,
+            initial={
+                "is_enabled": integration.cost_enabled,
+                "advertisers": [a.pk for c in live for a in c.advertisers.all() if a.is_selected],
+            },
+        )
+        chosen = form.data.getlist("advertisers") if form.is_bound else form.initial["advertisers"]
+        return {
+            "cost_form": form,
+            "cost_overview": overview,
+            "chosen_advertisers": {int(pk) for pk in chosen if str(pk).isdigit()},
+        }
+
+    def save(
+        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+    ) -> str | None:
+        form = context["cost_form"]
+        if not form.is_valid():
+            return None
+        try:
+            pulls = cost_connections.save_cost_settings(
+                integration,
+                acting_user=request.user,
+                is_enabled=form.cleaned_data["is_enabled"],
+                selected_advertiser_ids=set(form.cleaned_data["advertisers"]),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return None
+        if pulls:
+            return "Cost saved. Pulling the last 7 days now."
+        return "Cost saved."
+
+
+# Filled by `reporting` at start-up: (app, event name) → ad revenue received per day.
+AD_REVENUE_ARRIVALS: list[Callable[..., list[dict[str, Any]]]] = []
+
+
+class AdRevenueTab(SetupTab):
+    key = "ad-revenue"
+    label = "Ad revenue"
+    template = "integrations/setup/ad_revenue.html"
+
+    def is_applicable(self, integration: Integration) -> bool:
+        return integration.partner.supports_ad_revenue
+
+    def is_complete(self, integration: Integration) -> bool:
+        return ad_revenue.settings_for(integration).is_enabled
+
+    def can_view(self, access: AppAccess, integration: Integration) -> bool:
+        return access.can(Action.MANAGE_COST, integration)
+
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+        stored = ad_revenue.settings_for(integration)
+        data = request.POST if request.method == "POST" else None
+        form = AdRevenueForm(
+            data,
+            has_stored_key=bool(stored.secure_key),
+            initial={
+                "is_enabled": stored.is_enabled,
+                "tiktok_app_id": stored.tiktok_app_id or integration.tiktok_app_id,
+                "account_id": stored.account_id,
+                "event_source": stored.event_source or "af_ad_revenue",
+            },
+        )
+        arrivals = []
+        for source in AD_REVENUE_ARRIVALS:
+            arrivals += source(integration.app, stored.event_source)
+        return {
+            "ad_revenue_form": form,
+            "secure_key_hint": stored.secure_key.hint,
+            "ad_revenue_arrivals": arrivals,
+        }
+
+    def save(
+        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+    ) -> str | None:
+        form = context["ad_revenue_form"]
+        if not form.is_valid():
+            return None
+        ad_revenue.save_ad_revenue_settings(
+            integration, acting_user=request.user, **form.cleaned_data
+        )
+        return "Ad revenue settings saved."
+
+
+TABS: list[SetupTab] = [
+    IntegrationTab(),
+    AttributionLinkTab(),
+    CostTab(),
+    AdRevenueTab(),
+    PermissionsTab(),
+]
 
 
 def tabs_for(integration: Integration) -> list[SetupTab]:

@@ -41,6 +41,16 @@ urlpatterns = [
         name="load-default-mapping",
     ),
     path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/cost/<int:connection_id>/pull/",
+        views.cost_pull_now,
+        name="cost-pull",
+    ),
+    path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/cost/<int:connection_id>/delete/",
+        views.cost_delete_connection,
+        name="cost-delete",
+    ),
+    path(
         "apps/<str:app_id>/integrations/<int:integration_id>/<slug:tab>/",
         views.setup_tab,
         name="setup",

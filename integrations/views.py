@@ -1,13 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from integrations import configuration, services, setup_tabs
+from integrations import configuration, cost_connections, services, setup_tabs
 from integrations.forms import CAPABILITIES, MarketplaceSearchForm, TestEventForm
 from integrations.models import CostConnection, Integration, Partner
 from integrations.policy import (
@@ -220,3 +220,43 @@ def load_default_mapping(request: HttpRequest, app_id: str, integration_id: int)
         messages.info(request, "Every default row is already mapped.")
     tab_url = reverse("integrations:setup", args=[app_id, integration_id, "integration"])
     return redirect(f"{tab_url}#mapping")
+
+
+def _cost_connection_for(
+    request: HttpRequest, app_id: str, integration_id: int, pk: int
+) -> CostConnection:
+    access, integration = get_integration_for_user(
+        request.user, app_id, integration_id, need=Action.MANAGE_COST
+    )
+    return get_object_or_404(
+        CostConnection.objects.select_related("integration__app", "integration__partner"),
+        pk=pk,
+        integration=integration,
+    )
+
+
+@login_required
+@require_POST
+def cost_pull_now(
+    request: HttpRequest, app_id: str, integration_id: int, connection_id: int
+) -> HttpResponse:
+    connection = _cost_connection_for(request, app_id, integration_id, connection_id)
+    try:
+        cost_connections.request_pull(connection, acting_user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Pulling cost for {connection.label}.")
+    return redirect("integrations:setup", app_id, integration_id, "cost")
+
+
+@login_required
+@require_POST
+def cost_delete_connection(
+    request: HttpRequest, app_id: str, integration_id: int, connection_id: int
+) -> HttpResponse:
+    connection = _cost_connection_for(request, app_id, integration_id, connection_id)
+    if connection.status != CostConnection.Status.REVOKED:
+        outcome = cost_connections.delete_connection(connection, acting_user=request.user)
+        messages.success(request, f"{outcome} Cost already pulled stays in the reports.")
+    return redirect("integrations:setup", app_id, integration_id, "cost")

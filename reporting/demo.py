@@ -24,6 +24,8 @@ from events.models import ORGANIC, InAppEvent, Install, Touchpoint
 from integrations.models import (
     App,
     AppMembership,
+    CostAdvertiser,
+    CostConnection,
     EventMapping,
     Including,
     Integration,
@@ -44,6 +46,13 @@ DEMO_PIXEL = "CQ8RT3JC77U4D5MLS2A0"
 DEMO_EVENTS_TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"  # noqa: S105 - sandbox token
 DEMO_ADVERTISER_ID = "7012345678901234567"
 DEMO_TIKTOK_APP_ID = "7301234567890123456"
+# A TikTok for Business grant the sandbox knows: two of its advertisers, none chosen yet, so the
+# Cost tab shows a connection and pulls start only when someone picks an advertiser and saves.
+DEMO_COST_TOKEN = "5d0c7a1e9b3f48e2a6c4d8f0b2e1a3c5d7f9b1e3"  # noqa: S105 - sandbox token
+DEMO_COST_ADVERTISERS = [
+    ("7012345678901234568", "Trailhead Shop US", "USD", "Etc/GMT+5"),
+    ("7012345678901234569", "Trailhead Shop Japan", "JPY", "Asia/Tokyo"),
+]
 
 
 @dataclass(frozen=True)
@@ -248,6 +257,29 @@ def ensure_sandbox_credentials() -> None:
     state.register_event_source(DEMO_PIXEL, kind="web", name="Trailhead web pixel")
     state.register_event_source(DEMO_TIKTOK_APP_ID, kind="app", name="Trailhead iOS")
     state.issue_token(sources=[DEMO_PIXEL, DEMO_TIKTOK_APP_ID], token=DEMO_EVENTS_TOKEN)
+    state.issue_token(advertiser_ids=[a[0] for a in DEMO_COST_ADVERTISERS], token=DEMO_COST_TOKEN)
+
+
+def ensure_cost_connection(web_app: App) -> None:
+    """A connected TikTok account on the web cost integration (sandbox only: the token is one
+    the sandbox knows). What the OAuth walk on the Cost tab would have stored."""
+    if not settings.TIKTOK_SANDBOX:
+        return
+    integration = Integration.objects.get(app=web_app, partner__media_source="tiktokglobal_int")
+    connection, created = CostConnection.objects.get_or_create(
+        integration=integration,
+        label="Trailhead Shop US and 1 more",
+        defaults={"access_token": DEMO_COST_TOKEN, "oauth_uid": "demo"},
+    )
+    if created:
+        for advertiser_id, name, currency, zone in DEMO_COST_ADVERTISERS:
+            CostAdvertiser.objects.create(
+                connection=connection,
+                advertiser_id=advertiser_id,
+                name=name,
+                currency=currency,
+                timezone=zone,
+            )
 
 
 def ensure_exchange_rates(days: list[date]) -> None:
@@ -608,6 +640,7 @@ def seed(today: date | None = None, days: int = DEMO_DAYS) -> dict[str, int]:
     ensure_memberships(users, (web_app, ios_app))
     ensure_integrations(web_app, ios_app)
     ensure_sandbox_credentials()
+    ensure_cost_connection(web_app)
     added = {}
     for app, generate in ((web_app, _generate_web_day), (ios_app, _generate_ios_day)):
         local_today = today or now.astimezone(ZoneInfo(app.timezone)).date()

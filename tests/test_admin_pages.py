@@ -10,7 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from events.models import InAppEvent
-from integrations.models import AdRevenueSettings, App, CostAdvertiser, CostConnection, Integration
+from integrations.models import (
+    AdRevenueSettings,
+    App,
+    CostAdvertiser,
+    CostConnection,
+    CostPull,
+    Integration,
+)
 from integrations.services import rotate_api_key
 from reporting.demo import seed
 from reporting.models import ExchangeRate
@@ -36,6 +43,7 @@ def demo(django_db_setup, django_db_blocker):
             integration=integration, label="Agency account", access_token="oauth-" + "b" * 34
         )
         CostAdvertiser.objects.create(connection=connection, advertiser_id="7012345678901234567")
+        CostPull.objects.create(connection=connection, trigger=CostPull.Trigger.DAILY)
         AdRevenueSettings.objects.create(integration=integration, secure_key="secure-" + "c" * 20)
         rotate_api_key(integration.app, acting_user=None)
         factories.make_postback(integration, InAppEvent.objects.filter(app=integration.app).first())
@@ -103,3 +111,20 @@ def test_admin_keeps_the_token_when_the_field_is_left_blank(admin_client_seeded)
     pixel.refresh_from_db()
     assert pixel.pixel_code == "NEWPIXEL123"
     assert pixel.access_token == token
+
+
+def test_cost_tokens_and_secure_keys_are_masked_in_admin_pages(admin_client_seeded):
+    connection = CostConnection.objects.first()
+    token = connection.access_token.reveal()
+    settings_row = AdRevenueSettings.objects.first()
+    key = settings_row.secure_key.reveal()
+    for url in (
+        reverse("admin:integrations_costconnection_changelist"),
+        reverse("admin:integrations_costconnection_change", args=[connection.pk]),
+        reverse("admin:integrations_costpull_changelist"),
+        reverse("admin:integrations_adrevenuesettings_change", args=[settings_row.pk]),
+        reverse("admin:integrations_adrevenuesettings_changelist"),
+    ):
+        body = admin_client_seeded.get(url).content.decode()
+        assert token not in body
+        assert key not in body

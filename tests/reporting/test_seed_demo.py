@@ -52,3 +52,15 @@ def test_attributed_events_carry_their_installs_attribution():
     assert event.install.media_source == "tiktokweb_int"
     assert event.ttclid and event.ttclid == event.install.ttclid
     assert event.install.touchpoint.ttclid == event.ttclid
+
+
+def test_the_web_cost_integration_has_a_connected_sandbox_account():
+    from integrations.models import CostConnection
+
+    call_command("seed_demo", "--days", "1", stdout=io.StringIO())
+    call_command("seed_demo", "--days", "1", stdout=io.StringIO())
+    connection = CostConnection.objects.get()
+    assert connection.integration.partner.media_source == "tiktokglobal_int"
+    assert connection.is_connected and connection.access_token
+    assert connection.advertisers.count() == 2
+    assert not connection.advertisers.filter(is_selected=True).exists()

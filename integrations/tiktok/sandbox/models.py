@@ -93,6 +93,8 @@ class Fault(models.Model):
         HANG = "hang", "Hang past the client's timeout"
         REVOKED_TOKEN = "revoked_token", "40105 token revoked"
         NO_PERMISSION = "no_permission", "40001 no permission"
+        QUERY_TOO_LARGE = "query_too_large", "40067 report query too large"
+        ADVERTISER_QPS = "advertiser_qps", "40133 advertiser QPS limit"
 
     target = models.CharField(max_length=64, help_text="Pixel code, app id or advertiser id.")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -102,3 +104,27 @@ class Fault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ×{self.remaining} for {self.target}"
+
+
+class AuthCode(models.Model):
+    """An authorization code handed out by the consent page: one hour, single use (§4.1)."""
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    advertiser_ids = models.JSONField(default=list)
+    redirect_uri = models.CharField(max_length=500)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"auth code for {', '.join(self.advertiser_ids)}"
+
+
+class Restatement(models.Model):
+    """How many times TikTok has restated an advertiser's numbers. Each revision changes every
+    metric deterministically, so a re-pull must replace what the first pull stored."""
+
+    advertiser_id = models.CharField(max_length=32, unique=True)
+    revision = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.advertiser_id} r{self.revision}"

@@ -28,6 +28,8 @@ FAULT_ANSWERS = {
     Fault.Kind.MAINTENANCE: (60001, "The system is under maintenance. Please try again later."),
     Fault.Kind.REVOKED_TOKEN: (40105, "Access token is incorrect or has been revoked."),
     Fault.Kind.NO_PERMISSION: (40001, "No permission to operate this object."),
+    Fault.Kind.QUERY_TOO_LARGE: (40067, "The query is too large. Please narrow the date range."),
+    Fault.Kind.ADVERTISER_QPS: (40133, "The advertiser reaches the QPS limit of this API."),
 }
 
 

@@ -1,0 +1,371 @@
+"""The sandbox's advertiser OAuth and Reporting endpoints (spec §4, §5, §7).
+
+The consent page stands in for TikTok's "Advertiser authorization" page; the JSON endpoints
+answer in TikTok's envelope, HTTP 200 for errors too.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import secrets
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from integrations.tiktok.sandbox import marketing, state
+from integrations.tiktok.sandbox.models import AccessToken, AuthCode
+from integrations.tiktok.sandbox.views import _answer, _apply_fault, envelope
+
+AUTH_CODE_LIFETIME = timedelta(hours=1)  # §4.1
+SCOPES = [1, 2, 3, 4, 7, 11]
+KNOWN_METRICS = {
+    "spend", "impressions", "clicks", "conversion", "ctr", "cpc", "cpm", "cost_per_conversion",
+    "campaign_name", "campaign_id", "adgroup_name", "adgroup_id", "ad_name", "currency",
+}  # fmt: skip
+MAX_DAYS_WITH_STAT_TIME_DAY = 30
+
+
+class Refused(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def consent(request: HttpRequest) -> HttpResponse:
+    """GET/POST /portal/auth: the advertiser picks accounts and approves or declines (§4.1)."""
+    params = request.POST if request.method == "POST" else request.GET
+    app_id = params.get("app_id", "")
+    redirect_uri = params.get("redirect_uri", "")
+    oauth_state = params.get("state", "")
+    problem = ""
+    if not redirect_uri.startswith(("http://", "https://")):
+        problem = "redirect_uri is missing or not a URL."
+    elif settings.TIKTOK_APP_ID and app_id != settings.TIKTOK_APP_ID:
+        problem = f"No TikTok developer app has the app_id {app_id!r}."
+    if problem:
+        return render(request, "tiktok_sandbox/consent.html", {"problem": problem}, status=400)
+    if request.method == "POST":
+        if "decline" in request.POST:
+            query = {"state": oauth_state, "error": "access_denied"}
+            return HttpResponseRedirect(f"{redirect_uri}?{urlencode(query)}")
+        chosen = [a for a in request.POST.getlist("advertiser_id") if a in marketing.ADVERTISERS]
+        code = secrets.token_hex(16)
+        AuthCode.objects.create(
+            code_hash=_hash(code), advertiser_ids=chosen, redirect_uri=redirect_uri
+        )
+        query = {"auth_code": code, "code": code, "state": oauth_state}
+        return HttpResponseRedirect(f"{redirect_uri}?{urlencode(query)}")
+    return render(
+        request,
+        "tiktok_sandbox/consent.html",
+        {
+            "advertisers": marketing.ADVERTISERS.values(),
+            "default_grant": marketing.DEFAULT_GRANT,
+            "app_id": app_id,
+            "redirect_uri": redirect_uri,
+            "state": oauth_state,
+        },
+    )
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Refused(40002, "body: Invalid JSON.") from None
+    if not isinstance(body, dict):
+        raise Refused(40002, "body: must be a JSON object.")
+    return body
+
+
+def _check_app(app_id: Any, secret: Any) -> None:
+    if app_id != settings.TIKTOK_APP_ID or secret != settings.TIKTOK_APP_SECRET:
+        raise Refused(40101, "The app_id or secret is incorrect.")
+
+
+def _token_of(request: HttpRequest) -> tuple[str, AccessToken]:
+    token = request.headers.get("Access-Token", "")
+    if not token:
+        raise Refused(
+            40104, "Access token is null, you should set it in http header with key Access-Token."
+        )
+    known = state.find_token(token)
+    if known is None or known.revoked_at is not None:
+        raise Refused(40105, "Access token is incorrect or has been revoked.")
+    return token, known
+
+
+def _json_list(raw: str, name: str) -> list[Any]:
+    """List parameters arrive JSON-encoded (§0); old clients sent a Python repr."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            raise Refused(40002, f"{name}: Not a valid list.") from None
+    if not isinstance(value, list):
+        raise Refused(40002, f"{name}: Not a valid list.")
+    return value
+
+
+def _refusal(
+    request: HttpRequest, target: str, token: str, body: Any, error: Refused
+) -> JsonResponse:
+    return _answer(request, target, token, body, envelope(error.code, str(error)))
+
+
+@csrf_exempt
+def access_token(request: HttpRequest) -> HttpResponse:
+    """POST /open_api/v1.3/oauth2/access_token/ (§4.2): single-use, one-hour auth codes."""
+    body: Any = None
+    try:
+        body = _json_body(request)
+        _check_app(body.get("app_id"), body.get("secret"))
+        code = str(body.get("auth_code") or "")
+        row = AuthCode.objects.filter(code_hash=_hash(code)).first() if code else None
+        if row is None:
+            raise Refused(40101, "auth_code is invalid.")
+        is_expired = timezone.now() - row.created_at > AUTH_CODE_LIFETIME
+        # The conditional update makes the code single use even under concurrent exchanges.
+        claimed = AuthCode.objects.filter(pk=row.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if is_expired or not claimed:
+            raise Refused(40110, "Auth code has been used or has expired.")
+    except Refused as error:
+        return _refusal(request, "", "", _redacted(body), error)
+    token = state.issue_token(advertiser_ids=row.advertiser_ids)
+    data = {"access_token": token, "advertiser_ids": row.advertiser_ids, "scope": SCOPES}
+    state.record_request(
+        path=request.path, target="", token=token, body=_redacted(body), answer=envelope()
+    )
+    return JsonResponse(envelope(data=data))
+
+
+def _redacted(body: Any) -> Any:
+    if not isinstance(body, dict):
+        return body
+    hidden = ("secret", "auth_code", "access_token")
+    return {key: ("[removed]" if key in hidden else value) for key, value in body.items()}
+
+
+def advertiser_get(request: HttpRequest) -> HttpResponse:
+    """GET /open_api/v1.3/oauth2/advertiser/get/ (§4.3)."""
+    token = request.headers.get("Access-Token", "")
+    try:
+        token, known = _token_of(request)
+        _check_app(request.GET.get("app_id"), request.GET.get("secret"))
+    except Refused as error:
+        return _refusal(request, "", token, None, error)
+    rows = [
+        {"advertiser_id": a, "advertiser_name": marketing.ADVERTISERS[a].name}
+        for a in known.advertiser_ids
+        if a in marketing.ADVERTISERS
+    ]
+    return _answer(request, "", token, None, envelope(data={"list": rows}))
+
+
+def advertiser_info(request: HttpRequest) -> HttpResponse:
+    """GET /open_api/v1.3/advertiser/info/ (§4.5)."""
+    token = request.headers.get("Access-Token", "")
+    try:
+        token, known = _token_of(request)
+        wanted = _json_list(request.GET.get("advertiser_ids", ""), "advertiser_ids")
+        for advertiser_id in wanted:
+            if advertiser_id not in known.advertiser_ids:
+                raise Refused(40001, f"No permission to operate advertiser {advertiser_id}.")
+    except Refused as error:
+        return _refusal(request, "", token, None, error)
+    rows = []
+    for advertiser_id in wanted:
+        a = marketing.ADVERTISERS[advertiser_id]
+        rows.append(
+            {
+                "advertiser_id": a.advertiser_id,
+                "name": a.name,
+                "currency": a.currency,
+                "timezone": a.timezone,
+                "display_timezone": a.timezone,
+                "status": "STATUS_ENABLE",
+                "role": "ROLE_ADVERTISER",
+            }
+        )
+    return _answer(request, "", token, None, envelope(data={"list": rows}))
+
+
+@csrf_exempt
+def revoke_token(request: HttpRequest) -> HttpResponse:
+    """POST /open_api/v1.3/oauth2/revoke_token/ (§4.4)."""
+    body: Any = None
+    try:
+        body = _json_body(request)
+        _check_app(body.get("app_id"), body.get("secret"))
+        token = str(body.get("access_token") or "")
+        known = state.find_token(token)
+        if known is None:
+            raise Refused(40105, "Access token is incorrect or has been revoked.")
+    except Refused as error:
+        return _refusal(request, "", "", _redacted(body), error)
+    state.revoke_token(token)
+    data = {"app_id": settings.TIKTOK_APP_ID, "advertiser_ids": known.advertiser_ids}
+    return _answer(request, "", token, _redacted(body), envelope(data=data))
+
+
+def report(request: HttpRequest) -> HttpResponse:
+    """GET /open_api/v1.3/report/integrated/get/ (§5): ad level, daily, optional country."""
+    token = request.headers.get("Access-Token", "")
+    target = request.GET.get("advertiser_id", "")
+    query = dict(request.GET.items())
+    faulted = _apply_fault(request, target, token, query)
+    if faulted is not None:
+        return faulted
+    try:
+        token, known = _token_of(request)
+        answer = _report_page(request.GET, known)
+    except Refused as error:
+        return _refusal(request, target, token, query, error)
+    return _answer(request, target, token, query, answer)
+
+
+def _report_page(params: Any, known: AccessToken) -> dict[str, Any]:
+    advertiser_id = params.get("advertiser_id", "")
+    if not advertiser_id:
+        raise Refused(40002, "advertiser_id: Missing data for required field.")
+    if advertiser_id not in known.advertiser_ids or advertiser_id not in marketing.ADVERTISERS:
+        raise Refused(40001, f"No permission to operate advertiser {advertiser_id}.")
+    advertiser = marketing.ADVERTISERS[advertiser_id]
+    report_type = params.get("report_type", "")
+    if report_type not in ("BASIC", "AUDIENCE"):
+        raise Refused(40002, "report_type: the sandbox answers BASIC and AUDIENCE reports.")
+    if params.get("data_level", "") != "AUCTION_AD":
+        raise Refused(40002, "data_level: the sandbox answers AUCTION_AD only.")
+    dimensions = _json_list(params.get("dimensions", "[]"), "dimensions")
+    if "ad_id" not in dimensions or "stat_time_day" not in dimensions:
+        raise Refused(40002, "dimensions: the sandbox needs ad_id and stat_time_day.")
+    by_country = "country_code" in dimensions
+    if by_country and report_type == "BASIC":
+        raise Refused(40002, "dimensions: country_code is not supported by BASIC reports.")
+    if set(dimensions) - {"ad_id", "stat_time_day", "country_code"}:
+        raise Refused(40002, f"dimensions: unsupported dimension in {dimensions}.")
+    metrics = _json_list(params.get("metrics", '["spend","impressions"]'), "metrics")
+    unknown = [m for m in metrics if m not in KNOWN_METRICS]
+    if unknown:
+        raise Refused(40002, f"metrics: unknown metric {unknown[0]}.")
+    start, end = _date_span(params)
+    page, page_size = _paging(params)
+    include_deleted = _has_status_all(params.get("filtering", ""))
+    rows = _rows(advertiser, start, end, by_country=by_country, include_deleted=include_deleted)
+    total = len(rows)
+    chosen = rows[(page - 1) * page_size : page * page_size]
+    return envelope(
+        data={
+            "list": [_render_row(advertiser, row, metrics, by_country) for row in chosen],
+            "page_info": {
+                "page": page,
+                "page_size": page_size,
+                "total_number": total,
+                "total_page": (total + page_size - 1) // page_size,
+            },
+        }
+    )
+
+
+def _date_span(params: Any) -> tuple[date, date]:
+    try:
+        start = date.fromisoformat(params.get("start_date", ""))
+        end = date.fromisoformat(params.get("end_date", ""))
+    except ValueError:
+        raise Refused(40002, "start_date/end_date: use YYYY-MM-DD.") from None
+    if end < start:
+        raise Refused(40002, "end_date must not be earlier than start_date.")
+    if (end - start).days + 1 > MAX_DAYS_WITH_STAT_TIME_DAY:
+        raise Refused(40002, "The time span between start_date and end_date exceeds 30 days.")
+    return start, end
+
+
+def _paging(params: Any) -> tuple[int, int]:
+    try:
+        page = int(params.get("page", "1"))
+        page_size = int(params.get("page_size", "10"))
+    except ValueError:
+        raise Refused(40002, "page/page_size: Not a valid integer.") from None
+    if page < 1 or not 1 <= page_size <= 1000:
+        raise Refused(40002, "page_size: must be between 1 and 1000.")
+    return page, page_size
+
+
+def _has_status_all(raw: str) -> bool:
+    if not raw:
+        return False
+    for item in _json_list(raw, "filtering"):
+        if not isinstance(item, dict) or item.get("field_name") != "campaign_status":
+            continue
+        values = item.get("filter_value", "[]")
+        values = _json_list(values, "filter_value") if isinstance(values, str) else values
+        if "STATUS_ALL" in values:
+            return True
+    return False
+
+
+def _rows(
+    advertiser: marketing.SandboxAdvertiser,
+    start: date,
+    end: date,
+    *,
+    by_country: bool,
+    include_deleted: bool,
+) -> list[tuple[date, marketing.Ad, str, marketing.Metrics]]:
+    rows = marketing.delivery(advertiser, start, end, include_deleted=include_deleted)
+    if by_country:
+        return rows
+    summed: dict[tuple[date, str], tuple[date, marketing.Ad, str, marketing.Metrics]] = {}
+    for day, ad, _country, metrics in rows:
+        key = (day, ad.ad_id)
+        previous = summed.get(key)
+        summed[key] = (day, ad, "", previous[3] + metrics if previous else metrics)
+    return list(summed.values())
+
+
+def _render_row(
+    advertiser: marketing.SandboxAdvertiser,
+    row: tuple[date, marketing.Ad, str, marketing.Metrics],
+    metrics: list[str],
+    by_country: bool,
+) -> dict[str, Any]:
+    day, ad, country, m = row
+    dimensions = {"ad_id": ad.ad_id, "stat_time_day": marketing.stat_time_day(day)}
+    if by_country:
+        dimensions["country_code"] = country
+    money = marketing.format_money
+    values: dict[str, Any] = {
+        "spend": money(m.spend, advertiser.currency),
+        "impressions": str(m.impressions),
+        "clicks": m.clicks,  # some counters come unquoted (§5.2)
+        "conversion": str(m.conversion),
+        "ctr": f"{100 * m.clicks / m.impressions:.2f}" if m.impressions else "-",
+        "cpc": money(m.spend / m.clicks, advertiser.currency) if m.clicks else "-",
+        "cpm": money(1000 * m.spend / m.impressions, advertiser.currency) if m.impressions else "-",
+        "cost_per_conversion": (
+            money(m.spend / m.conversion, advertiser.currency) if m.conversion else "-"
+        ),
+        "campaign_name": ad.campaign_name,
+        "campaign_id": ad.campaign_id,
+        "adgroup_name": ad.adgroup_name,
+        "adgroup_id": ad.adgroup_id,
+        "ad_name": ad.ad_name,
+        "currency": advertiser.currency,
+    }
+    return {"dimensions": dimensions, "metrics": {name: values[name] for name in metrics}}

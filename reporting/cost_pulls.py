@@ -1,0 +1,332 @@
+"""Running a cost pull: read TikTok's daily ad-level report for each chosen advertiser and
+upsert `CostRecord`s, so a re-pull replaces numbers and never double-counts.
+
+Dates are the advertiser's own (TikTok reports in the advertiser's timezone, §5.1), so "today"
+is computed per advertiser: an advertiser ahead of UTC already has tomorrow's UTC date.
+The first pull reads the last 7 days; later pulls re-read a restatement window
+(COST_RESTATEMENT_DAYS) because TikTok restates conversions and lags about 11 hours (§5.3), and
+reach back further when a pull was missed.
+
+Geo: TikTok's BASIC report does not take `country_code`; it is an audience dimension, so the
+country split comes from the AUDIENCE report with the same ad_id × day grain. The BASIC report
+stays the source of the totals: country rows are stored per country, and whatever TikTok does
+not attribute to a country is kept in a row with a blank country, so totals stay exact.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.cost_connections import mark_broken, schedule_retry
+from integrations.models import CostAdvertiser, CostConnection, CostPull
+from integrations.tiktok import marketing_api
+from integrations.tiktok.marketing_api import PageProgress, ReportRow
+from integrations.tiktok.transport import PermanentError, RetryableError, TikTokError
+from reporting.models import CostRecord
+
+log = logging.getLogger(__name__)
+
+QUERY_TOO_LARGE = 40067
+# Codes after which the token itself is useless: stop and ask the marketer to reconnect.
+RECONNECT_CODES = frozenset({40102, 40104, 40105, 40106})
+UPDATE_FIELDS = [
+    "connection", "campaign", "adset", "ad", "currency", "spend", "impressions", "clicks",
+    "reported_conversions", "pulled_at",
+]  # fmt: skip
+NATURAL_KEY = [
+    "app", "media_source", "advertiser_id", "stat_date", "campaign_id", "adset_id", "ad_id",
+    "country_code",
+]  # fmt: skip
+
+
+def local_today(advertiser: CostAdvertiser, now: datetime) -> date:
+    try:
+        zone = ZoneInfo(advertiser.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return now.astimezone(zone).date()
+
+
+def window_for(advertiser: CostAdvertiser, now: datetime) -> tuple[date, date]:
+    """The days to read for one advertiser, in its timezone, today included."""
+    today = local_today(advertiser, now)
+    if advertiser.pulled_through is None:
+        return today - timedelta(days=settings.COST_BACKFILL_DAYS - 1), today
+    start = today - timedelta(days=settings.COST_RESTATEMENT_DAYS)
+    if advertiser.pulled_through < start:
+        start = advertiser.pulled_through  # a missed pull: read the gap too
+    return start, today
+
+
+def chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
+    """Split [start, end] into spans of at most `days` days, oldest first."""
+    spans = []
+    while start <= end:
+        last = min(end, start + timedelta(days=days - 1))
+        spans.append((start, last))
+        start = last + timedelta(days=1)
+    return spans
+
+
+class PullStopped(Exception):
+    """Retries are exhausted; the run ends and the next one continues from here."""
+
+
+@dataclass
+class Backoff:
+    """Waits between retries of the same page (rate limits 40100/40133, 5xx, timeouts)."""
+
+    retries: int = 0
+    attempt: int = 0
+
+    def __call__(self, error: RetryableError) -> None:
+        delays = settings.COST_RETRY_BACKOFF
+        if self.attempt >= len(delays):
+            self.attempt = 0
+            raise error
+        delay = delays[self.attempt]
+        self.attempt += 1
+        self.retries += 1
+        log.info("TikTok report call failed (%s); retrying in %ss", error, delay)
+        time.sleep(delay)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def claim(pull_id: int) -> CostPull | None:
+    """Queued → running, once: a task handed out twice finds nothing to do."""
+    claimed = CostPull.objects.filter(pk=pull_id, status=CostPull.Status.QUEUED).update(
+        status=CostPull.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return CostPull.objects.select_related("connection__integration__partner").get(pk=pull_id)
+
+
+def run_pull(pull_id: int, *, now: datetime | None = None) -> CostPull | None:
+    """Run one queued pull to the end and record what it did. Partner errors are recorded,
+    never raised (a raising q2 task would only be retried blindly)."""
+    pull = claim(pull_id)
+    if pull is None:
+        return None
+    connection = pull.connection
+    now = now or timezone.now()
+    started = time.monotonic()
+    progress = PageProgress()
+    backoff = Backoff()
+    errors: list[TikTokError] = []
+    try:
+        if not connection.is_connected:
+            raise PermanentError("The connection needs reconnecting.")
+        for advertiser in connection.advertisers.filter(is_selected=True).order_by("pk"):
+            try:
+                pull_advertiser(connection, advertiser, now, pull, progress, backoff)
+            except PermanentError as error:
+                if error.code in RECONNECT_CODES:
+                    raise
+                errors.append(error)  # e.g. 40001 on one advertiser: the others still pull
+    except PermanentError as error:
+        if error.code in RECONNECT_CODES:
+            mark_broken(connection, error)
+        errors.append(error)
+    except RetryableError as error:
+        errors.append(error)
+    pull.rows_read = progress.rows
+    pull.pages = progress.pages
+    pull.requests = progress.requests
+    pull.retries = backoff.retries
+    pull.duration_ms = int((time.monotonic() - started) * 1000)
+    pull.finished_at = timezone.now()
+    pull.status = CostPull.Status.FAILED if errors else CostPull.Status.SUCCEEDED
+    pull.error = str(errors[-1])[:500] if errors else ""
+    pull.error_code = errors[-1].code if errors else None
+    pull.save()
+    if errors:
+        CostConnection.objects.filter(pk=connection.pk).update(last_error=pull.error)
+        if isinstance(errors[-1], RetryableError):
+            schedule_retry(connection, after_seconds=settings.COST_RETRY_LATER_SECONDS)
+    else:
+        CostConnection.objects.filter(pk=connection.pk).update(
+            last_error="", last_success_at=pull.finished_at
+        )
+    return pull
+
+
+def pull_advertiser(
+    connection: CostConnection,
+    advertiser: CostAdvertiser,
+    now: datetime,
+    pull: CostPull,
+    progress: PageProgress,
+    backoff: Backoff,
+) -> None:
+    start, end = window_for(advertiser, now)
+    pending = chunks(start, end, marketing_api.MAX_DAYS_PER_REQUEST)
+    while pending:
+        span = pending.pop(0)
+        try:
+            saved = pull_span(connection, advertiser, span, progress, backoff)
+        except PermanentError as error:
+            if error.code != QUERY_TOO_LARGE or span[0] == span[1]:
+                raise
+            # 40067: the query is too large; ask for half the days at a time.
+            half = ((span[1] - span[0]).days + 1) // 2
+            middle = span[0] + timedelta(days=half)
+            pending[:0] = [(span[0], middle - timedelta(days=1)), (middle, span[1])]
+            continue
+        CostAdvertiser.objects.filter(pk=advertiser.pk).update(pulled_through=span[1])
+        advertiser.pulled_through = span[1]
+        pull.rows_saved += saved
+        pull.rows_read, pull.pages, pull.requests = progress.rows, progress.pages, progress.requests
+        pull.save(update_fields=["rows_saved", "rows_read", "pages", "requests"])
+
+
+def pull_span(
+    connection: CostConnection,
+    advertiser: CostAdvertiser,
+    span: tuple[date, date],
+    progress: PageProgress,
+    backoff: Backoff,
+) -> int:
+    """Read both reports for one span and replace the span's rows in one transaction."""
+    token = connection.access_token.reveal()
+
+    def read(by_country: bool) -> list[ReportRow]:
+        rows = []
+        for row in marketing_api.report_rows(
+            token,
+            advertiser.advertiser_id,
+            span[0],
+            span[1],
+            by_country=by_country,
+            progress=progress,
+            on_retry=backoff,
+        ):
+            backoff.reset()
+            rows.append(row)
+        return rows
+
+    records = merge(read(by_country=False), read(by_country=True))
+    return save_records(connection, advertiser, span, records)
+
+
+@dataclass
+class Amounts:
+    spend: Decimal = Decimal(0)
+    impressions: int = 0
+    clicks: int = 0
+    conversions: int | None = None
+
+    def add(self, row: ReportRow) -> None:
+        self.spend += row.spend
+        self.impressions += row.impressions
+        self.clicks += row.clicks
+        if row.conversions is not None:
+            self.conversions = (self.conversions or 0) + row.conversions
+
+
+def merge(ad_rows: list[ReportRow], country_rows: list[ReportRow]) -> list[ReportRow]:
+    """Country rows named after their ad row, plus a blank-country remainder wherever the
+    country split does not add up to the ad's total."""
+    by_ad = {(row.stat_date, row.ad_id): row for row in ad_rows}
+    split: dict[tuple[date, str], Amounts] = defaultdict(Amounts)
+    merged = []
+    for row in country_rows:
+        base = by_ad.get((row.stat_date, row.ad_id), row)
+        merged.append(_named_like(row, base))
+        split[(row.stat_date, row.ad_id)].add(row)
+    for key, base in by_ad.items():
+        done = split.get(key, Amounts())
+        remainder = ReportRow(
+            **{
+                **base.__dict__,
+                "country_code": "",
+                "spend": base.spend - done.spend,
+                "impressions": base.impressions - done.impressions,
+                "clicks": base.clicks - done.clicks,
+                "conversions": (
+                    None if base.conversions is None else base.conversions - (done.conversions or 0)
+                ),
+            }
+        )
+        amounts = (remainder.spend, remainder.impressions, remainder.clicks)
+        if any(amounts) and min(amounts) >= 0:
+            merged.append(remainder)
+    return merged
+
+
+def _named_like(row: ReportRow, base: ReportRow) -> ReportRow:
+    return ReportRow(
+        **{
+            **row.__dict__,
+            "campaign_id": base.campaign_id or row.campaign_id,
+            "campaign_name": base.campaign_name or row.campaign_name,
+            "adgroup_id": base.adgroup_id or row.adgroup_id,
+            "adgroup_name": base.adgroup_name or row.adgroup_name,
+            "ad_name": base.ad_name or row.ad_name,
+            "currency": base.currency or row.currency,
+        }
+    )
+
+
+def save_records(
+    connection: CostConnection,
+    advertiser: CostAdvertiser,
+    span: tuple[date, date],
+    rows: list[ReportRow],
+) -> int:
+    """Upsert on the natural key, then drop rows of the span this read no longer has (an ad
+    TikTok stopped reporting), so the span holds exactly what TikTok said."""
+    integration = connection.integration
+    stamp = timezone.now()
+    records = [
+        CostRecord(
+            app_id=integration.app_id,
+            connection=connection,
+            media_source=integration.partner.media_source,
+            stat_date=row.stat_date,
+            advertiser_id=advertiser.advertiser_id,
+            campaign_id=row.campaign_id,
+            campaign=row.campaign_name[:255],
+            adset_id=row.adgroup_id,
+            adset=row.adgroup_name[:255],
+            ad_id=row.ad_id,
+            ad=row.ad_name[:255],
+            country_code=row.country_code,
+            currency=(row.currency or advertiser.currency or "")[:3],
+            spend=max(row.spend, Decimal(0)),
+            impressions=row.impressions,
+            clicks=row.clicks,
+            reported_conversions=row.conversions,
+            pulled_at=stamp,
+        )
+        for row in rows
+        if span[0] <= row.stat_date <= span[1]
+    ]
+    with transaction.atomic():
+        CostRecord.objects.bulk_create(
+            records,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=NATURAL_KEY,
+            update_fields=UPDATE_FIELDS,
+        )
+        CostRecord.objects.filter(
+            app_id=integration.app_id,
+            media_source=integration.partner.media_source,
+            advertiser_id=advertiser.advertiser_id,
+            stat_date__range=span,
+            pulled_at__lt=stamp,
+        ).delete()
+    return len(records)

@@ -1,0 +1,186 @@
+"""The Cost tab and its buttons (Log in to TikTok, Save cost, Pull now, Delete connection), as
+each role meets them."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from integrations.models import CostAdvertiser, CostConnection, CostPull
+from integrations.tiktok.sandbox import state
+from tests import factories
+
+APP_ID = "7301234567890123457"
+
+
+@pytest.fixture
+def cost_integration(app):
+    return factories.make_integration(app, "tiktokglobal_int")
+
+
+@pytest.fixture
+def connection(cost_integration):
+    connection = CostConnection.objects.create(
+        integration=cost_integration, label="Agency", access_token="t" * 40
+    )
+    CostAdvertiser.objects.create(
+        connection=connection,
+        advertiser_id="7012345678901234568",
+        name="Trailhead Shop US",
+        currency="USD",
+        timezone="Etc/GMT+5",
+    )
+    return connection
+
+
+def cost_url(integration):
+    return reverse("integrations:setup", args=[integration.app.app_id, integration.pk, "cost"])
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("admin_user", 200), ("marketer", 200), ("analyst", 403), ("outsider", 404)],
+)
+def test_only_admins_and_marketers_open_the_cost_tab(
+    client, cost_integration, persona, status, request
+):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(cost_url(cost_integration)).status_code == status
+
+
+def test_a_partner_without_the_integration_grant_cannot_open_it(
+    client, app, cost_integration, partner_user
+):
+    factories.grant(app, "tiktokglobal_int", can_configure_integration=True)
+    client.force_login(partner_user)  # works for tiktokweb_int, not the cost partner
+    assert client.get(cost_url(cost_integration)).status_code == 404
+
+
+def test_the_web_partner_has_no_cost_tab(client, app, marketer):
+    integration = factories.make_integration(app, "tiktokweb_int")
+    client.force_login(marketer)
+    assert client.get(cost_url(integration)).status_code == 404
+
+
+def test_connecting_starts_only_with_a_post_carrying_a_csrf_token(cost_integration, marketer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(marketer)
+    begin = reverse("social:begin", args=["tiktok-business"])
+    assert client.get(begin).status_code == 405
+    assert client.post(begin, {"cost_integration": cost_integration.pk}).status_code == 403
+
+    client.get(cost_url(cost_integration))
+    with override_settings(TIKTOK_APP_ID=APP_ID, TIKTOK_API_BASE_URL="https://tiktok.example"):
+        response = client.post(
+            begin,
+            {
+                "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+                "cost_integration": cost_integration.pk,
+                "next": cost_url(cost_integration),
+            },
+        )
+    assert response.status_code == 302
+    target = urlparse(response["Location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == "https://tiktok.example/portal/auth"
+    query = parse_qs(target.query)
+    assert query["app_id"] == [APP_ID]
+    assert query["redirect_uri"] == ["http://testserver/oauth/complete/tiktok-business/"]
+    assert len(query["state"][0]) >= 32
+    assert "%2F%2Ftestserver" in response["Location"]  # redirect_uri goes URL-encoded
+
+
+def test_an_anonymous_callback_connects_nothing(client, cost_integration):
+    response = client.get(
+        reverse("social:complete", args=["tiktok-business"]), {"auth_code": "x", "state": "y"}
+    )
+    assert response.status_code == 302
+    assert not CostConnection.objects.exists()
+
+
+def test_saving_cost_with_an_unknown_advertiser_changes_nothing(
+    client, marketer, cost_integration, connection
+):
+    other = factories.make_app()
+    stranger = CostConnection.objects.create(
+        integration=factories.make_integration(other, "tiktokglobal_int"), access_token="u" * 40
+    )
+    foreign = CostAdvertiser.objects.create(connection=stranger, advertiser_id="1")
+    client.force_login(marketer)
+    response = client.post(
+        cost_url(cost_integration), {"is_enabled": "on", "advertisers": [foreign.pk]}
+    )
+    assert response.status_code == 400
+    assert "not part of a live connection" in response.content.decode()
+    cost_integration.refresh_from_db()
+    assert not cost_integration.cost_enabled
+    assert not CostPull.objects.exists()
+
+
+def test_enabling_cost_without_an_advertiser_is_refused(
+    client, marketer, cost_integration, connection
+):
+    client.force_login(marketer)
+    response = client.post(cost_url(cost_integration), {"is_enabled": "on"})
+    assert response.status_code == 400
+    assert "Pick at least one advertiser" in response.content.decode()
+    cost_integration.refresh_from_db()
+    assert not cost_integration.cost_enabled
+
+
+def test_pull_now_needs_cost_turned_on(client, marketer, cost_integration, connection):
+    client.force_login(marketer)
+    url = reverse(
+        "integrations:cost-pull",
+        args=[cost_integration.app.app_id, cost_integration.pk, connection.pk],
+    )
+    response = client.post(url, follow=True)
+    assert "Turn on “Get cost data”" in response.content.decode()
+    assert not CostPull.objects.exists()
+
+
+def test_an_analyst_cannot_pull_or_delete(client, analyst, cost_integration, connection):
+    client.force_login(analyst)
+    args = [cost_integration.app.app_id, cost_integration.pk, connection.pk]
+    assert client.post(reverse("integrations:cost-pull", args=args)).status_code == 403
+    assert client.post(reverse("integrations:cost-delete", args=args)).status_code == 403
+    connection.refresh_from_db()
+    assert connection.status == CostConnection.Status.CONNECTED
+
+
+def test_the_tab_shows_the_token_masked_and_never_whole(
+    client, marketer, cost_integration, connection
+):
+    client.force_login(marketer)
+    body = client.get(cost_url(cost_integration)).content.decode()
+    assert "t" * 40 not in body
+    assert "••••tttt" in body
+    assert "Trailhead Shop US" in body
+
+
+def test_pull_now_and_delete_over_the_sandbox(
+    client, marketer, cost_integration, connection, tiktok_sandbox
+):
+    token = state.issue_token(advertiser_ids=["7012345678901234568"])
+    connection.access_token = token
+    connection.save()
+    connection.advertisers.update(is_selected=True)
+    cost_integration.cost_enabled = True
+    cost_integration.save()
+    client.force_login(marketer)
+    args = [cost_integration.app.app_id, cost_integration.pk, connection.pk]
+    with override_settings(TIKTOK_APP_ID=APP_ID, TIKTOK_APP_SECRET="s" * 40):
+        response = client.post(reverse("integrations:cost-pull", args=args), follow=True)
+        assert "Pulling cost for Agency" in response.content.decode()
+        pull = CostPull.objects.get()
+        assert pull.trigger == CostPull.Trigger.MANUAL
+        assert pull.status == CostPull.Status.SUCCEEDED, pull.error
+        assert "Succeeded" in response.content.decode()
+
+        response = client.post(reverse("integrations:cost-delete", args=args), follow=True)
+    assert "TikTok revoked its access token" in response.content.decode()
+    assert state.find_token(token).revoked_at is not None
+    connection.refresh_from_db()
+    assert connection.status == CostConnection.Status.REVOKED
