@@ -278,7 +278,8 @@ SPECTACULAR_SETTINGS = {
 # TikTok. The clients read only TIKTOK_API_BASE_URL; the sandbox is mounted at /tiktok-sandbox/
 # when TIKTOK_SANDBOX is on, and `make run` points the base URL at it.
 TIKTOK_API_BASE_URL = env_url("TIKTOK_API_BASE_URL", "https://business-api.tiktok.com")
-TIKTOK_SANDBOX = env_bool("TIKTOK_SANDBOX", True)
+# Off by default in production: its console and fake endpoints are for development and demos.
+TIKTOK_SANDBOX = env_bool("TIKTOK_SANDBOX", DEBUG)
 TIKTOK_APP_ID = env.str("TIKTOK_APP_ID", default="")
 TIKTOK_APP_SECRET = env.str("TIKTOK_APP_SECRET", default="")
 TIKTOK_HTTP_TIMEOUT = env_int("TIKTOK_HTTP_TIMEOUT", 10, minimum=1)

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -107,9 +107,10 @@ def event_track(request: HttpRequest) -> HttpResponse:
     return JsonResponse(answer)
 
 
-@login_required
+@staff_member_required
 def console(request: HttpRequest) -> HttpResponse:
-    """A small stand-in for TikTok Events Manager: sources, tokens, faults, what arrived."""
+    """A small stand-in for TikTok Events Manager: sources, tokens, faults, what arrived.
+    Staff only: it shows every app's forwarded payloads, whatever a user's app roles are."""
     return render(
         request,
         "tiktok_sandbox/console.html",
@@ -124,7 +125,7 @@ def console(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@staff_member_required
 @require_POST
 def console_create_source(request: HttpRequest) -> HttpResponse:
     source_id = request.POST.get("source_id", "").strip()
@@ -136,7 +137,7 @@ def console_create_source(request: HttpRequest) -> HttpResponse:
     return redirect("tiktok_sandbox:console")
 
 
-@login_required
+@staff_member_required
 @require_POST
 def console_add_fault(request: HttpRequest) -> HttpResponse:
     target = request.POST.get("target", "").strip()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from integrations.tiktok.sandbox import state
-from integrations.tiktok.sandbox.models import ReceivedEvent
+from integrations.tiktok.sandbox.models import Fault, ReceivedEvent
 
 PIXEL = "CQ8RT3JC77U4D5MLS2A0"
 TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
@@ -142,3 +142,15 @@ def test_the_console_shows_what_tiktok_received(client, superuser):
 
 def test_the_console_needs_a_login(client):
     assert client.get("/tiktok-sandbox/").status_code == 302
+
+
+def test_the_console_is_for_staff_only(client, analyst, marketer):
+    """It shows every app's forwarded payloads, so app roles are not enough."""
+    post(client, body(event(event_id="order-78")))
+    for user in (analyst, marketer):
+        client.force_login(user)
+        page = client.get("/tiktok-sandbox/")
+        assert "order-78" not in page.content.decode()
+        assert page.status_code == 302 and "/admin/login/" in page["Location"]
+        client.post("/tiktok-sandbox/console/faults/", {"target": PIXEL, "kind": "rate_limit"})
+    assert not Fault.objects.exists()
