@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +85,15 @@ if not FIELD_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is required when DEBUG is off")
     # A fixed development key, so a fresh clone runs; `make run` writes a real one into .env.
     FIELD_ENCRYPTION_KEYS = ["c2lnbmFsYm9hcmQtZGV2ZWxvcG1lbnQta2V5LTMyYj0="]
+for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key.encode())
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe "
+            "base64-encoded bytes; make one with `python -c 'from cryptography.fernet import "
+            "Fernet; print(Fernet.generate_key().decode())'`)"
+        ) from None
 
 INSTALLED_APPS = [
     "django.contrib.admin",

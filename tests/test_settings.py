@@ -34,6 +34,10 @@ def check(**env: str) -> subprocess.CompletedProcess:
             {"DEBUG": "false", "SECRET_KEY": "x" * 50, "FIELD_ENCRYPTION_KEYS": ""},
             "FIELD_ENCRYPTION_KEYS is required",
         ),
+        (
+            {"FIELD_ENCRYPTION_KEYS": "c2lnbmFsYm9hcmQtZGV2ZWxvcG1lbnQta2V5LTMyYj0=,notakey"},
+            "FIELD_ENCRYPTION_KEYS: key 2 is not a Fernet key",
+        ),
         ({"TIKTOK_API_BASE_URL": "business-api.tiktok.com"}, "TIKTOK_API_BASE_URL must start"),
         ({"TIKTOK_HTTP_TIMEOUT": "soon"}, "TIKTOK_HTTP_TIMEOUT must be an integer"),
         ({"TIKTOK_SANDBOX": "maybe"}, "TIKTOK_SANDBOX must be one of"),
