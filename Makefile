@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install browser-deps clean
+.PHONY: run test lint install test-deps clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -47,14 +47,19 @@ run: $(STAMP) .env
 	trap 'kill -TERM $$q $$w 2>/dev/null' INT TERM; \
 	wait -n; kill -TERM $$q $$w 2>/dev/null; wait
 
-# Debian's Chromium drives the browser tests; Playwright never downloads a browser here.
-browser-deps:
-	@command -v chromium >/dev/null || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here), and a
+# throwaway redis-server proves the optional REDIS_URL backends. Installed only when missing.
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing=" chromium"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian's$$missing for the tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
-test: $(STAMP) browser-deps
+test: $(STAMP) test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
