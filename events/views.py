@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -218,7 +219,7 @@ def requeue_deliveries(request: HttpRequest, app_id: str, integration_id: int) -
     else:
         messages.info(request, "Nothing to retry: choose failed, dead-lettered or waiting rows.")
     back = request.POST.get("next", "")
-    if not back.startswith("/"):
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):
         back = reverse("events:deliveries", args=[app_id, integration_id])
     return redirect(back)
 

@@ -94,6 +94,22 @@ def test_retry_selected_requeues_failed_rows_only(client, marketer, integration,
     assert rows["delivered"].status == S.DELIVERED
 
 
+@pytest.mark.parametrize(
+    ("next_url", "lands_on_list"),
+    [("?status=failed", False), ("//evil.example/phish", True), ("https://evil.example/", True)],
+)
+def test_after_a_retry_it_returns_to_the_filtered_list_never_elsewhere(
+    client, marketer, integration, rows, next_url, lands_on_list
+):
+    client.force_login(marketer)
+    back = url(integration) + next_url if next_url.startswith("?") else next_url
+    response = client.post(
+        url(integration, "events:deliveries-requeue"),
+        {"postback": [rows["failed"].pk], "next": back},
+    )
+    assert response["Location"] == (url(integration) if lands_on_list else back)
+
+
 def test_replay_all_dead_letters(client, marketer, integration, rows, monkeypatch):
     from events import tasks
 
