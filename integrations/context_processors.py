@@ -6,15 +6,16 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from integrations.models import App
-from integrations.policy import access_for
+from integrations.policy import Action, access_for
 
-# Per-app sections, shown once the issue that builds them has landed (their URL name resolves).
+# Per-app sections: label, URL name, and the action the page needs, so nobody is shown a link
+# that answers 403. A section whose URL name does not resolve is left out.
 APP_SECTIONS = [
-    ("Partner Marketplace", "integrations:marketplace"),
-    ("Active Integrations", "integrations:active"),
-    ("Reports", "reporting:raw-data"),
-    ("Overview", "reporting:overview"),
-    ("All Cost", "reporting:cost"),
+    ("Partner Marketplace", "integrations:marketplace", Action.SET_UP_INTEGRATION),
+    ("Active Integrations", "integrations:active", Action.VIEW_INTEGRATIONS),
+    ("Reports", "reporting:raw-data", Action.VIEW_REPORTS),
+    ("Overview", "reporting:overview", Action.VIEW_REPORTS),
+    ("All Cost", "reporting:cost", Action.VIEW_COST),
 ]
 
 
@@ -26,8 +27,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     app_id = match.kwargs.get("app_id") if match else None
     current_app = App.objects.filter(app_id=app_id).first() if app_id else None
     sections = []
-    if current_app is not None and access_for(user, current_app) is not None:
-        for label, url_name in APP_SECTIONS:
+    access = access_for(user, current_app) if current_app is not None else None
+    if access is not None:
+        for label, url_name, action in APP_SECTIONS:
+            if not access.can(action):
+                continue
             try:
                 url = reverse(url_name, kwargs={"app_id": current_app.app_id})
             except NoReverseMatch:

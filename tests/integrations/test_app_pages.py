@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -68,3 +70,24 @@ def test_only_admins_rotate_keys(client, app, persona, request):
     response = client.post(reverse("integrations:app-rotate-key", args=[app.app_id]))
     assert response.status_code == 403
     assert App.objects.get(pk=app.pk).api_key_hash == before
+
+
+@pytest.mark.parametrize(
+    ("persona", "shown", "hidden"),
+    [
+        ("marketer", ["Partner Marketplace", "Active Integrations", "All Cost"], []),
+        ("analyst", ["Active Integrations", "All Cost"], ["Partner Marketplace"]),
+    ],
+)
+def test_the_app_navigation_offers_only_pages_the_role_may_open(
+    client, app, request, persona, shown, hidden
+):
+    client.force_login(request.getfixturevalue(persona))
+    page = client.get(reverse("integrations:active", args=[app.app_id])).content.decode()
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    for label in shown:
+        assert label in nav
+    for label in hidden:
+        assert label not in nav
+    for href in re.findall(r'href="(/apps/[^"]+)"', nav):
+        assert client.get(href).status_code == 200, href
