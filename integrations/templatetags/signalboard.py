@@ -2,6 +2,8 @@ from typing import Any
 
 from django import template
 
+from integrations.tiktok.transport import fix_for
+
 register = template.Library()
 
 
@@ -11,3 +13,11 @@ def get_item(mapping: dict | None, key: Any) -> Any:
     if not mapping:
         return None
     return mapping.get(key)
+
+
+@register.filter
+def tiktok_fix(code: int | None) -> str:
+    """What a person does about TikTok's error `code` (empty when we have nothing to add)."""
+    if code is None:
+        return ""
+    return fix_for(code)

@@ -246,3 +246,26 @@ def test_active_integrations_shows_why_one_needs_attention(client, integration, 
     ).content.decode()
     assert "Needs attention" in page
     assert "TikTok rejected the access token (40105)." in page
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        (40105, "Generate a new token in TikTok Events Manager"),
+        (40001, "Generate the token from the same pixel"),
+    ],
+)
+def test_a_paused_integration_says_how_to_fix_its_own_error(
+    client, integration, marketer, code, fix
+):
+    Integration.objects.filter(pk=integration.pk).update(
+        needs_attention=True, attention_code=code, attention_reason=f"TikTok refused ({code})."
+    )
+    client.force_login(marketer)
+    app_id = integration.app.app_id
+    active = client.get(reverse("integrations:active", args=[app_id])).content.decode()
+    setup = client.get(
+        reverse("integrations:setup", args=[app_id, integration.pk, "integration"])
+    ).content.decode()
+    assert fix in active
+    assert fix in setup
