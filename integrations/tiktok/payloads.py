@@ -143,7 +143,13 @@ def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any
             "app_id": integration.app.store_id or integration.app.app_id,
             "app_name": integration.app.name,
         }
-        ad = {"campaign_id": event.attributed_campaign_id, "ad_id": event.attributed_ad_id}
+        # §1.2-1.3: `user.ttclid` is web only; for app events the click id is `ad.callback`.
+        callback = user.pop("ttclid", "")
+        ad = {
+            "callback": callback,
+            "campaign_id": event.attributed_campaign_id,
+            "ad_id": event.attributed_ad_id,
+        }
         ad = {key: value for key, value in ad.items() if value}
         if ad:
             item["ad"] = ad
