@@ -129,6 +129,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "attribution_site.urls"
+# Messages can carry a key shown once: keep them server-side, not in a signed cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 WSGI_APPLICATION = "attribution_site.wsgi.application"
 
 TEMPLATES = [

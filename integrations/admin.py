@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from integrations import models
 from integrations.configuration import resume_deliveries
 from integrations.secrets import SecretInput
+from integrations.services import give_api_key, record_audit
 
 
 class SecretReplaceForm(forms.ModelForm):
@@ -47,6 +48,20 @@ class AppAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(_integrations=Count("integrations"))
+
+    def save_model(self, request: HttpRequest, obj: models.App, form: Any, change: bool) -> None:
+        """A new app gets its server API key here too, shown once (messages live in the
+        server-side session, never in a cookie)."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        raw_key = give_api_key(obj)
+        super().save_model(request, obj, form, change)
+        record_audit(app=obj, acting_user=request.user, action="app.created", changes={})
+        messages.warning(
+            request,
+            f"Server API key for {obj.app_id}, shown only now; copy it: {raw_key}",
+        )
 
     @admin.display(description="Integrations", ordering="_integrations")
     def integration_count(self, obj: models.App) -> int:

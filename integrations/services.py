@@ -28,17 +28,24 @@ def generate_api_key() -> str:
 
 def create_app(*, acting_user: AbstractBaseUser | None, **fields: Any) -> tuple[App, str]:
     """Create an app, make its creator an admin, and return the server API key (shown once)."""
-    raw_key = generate_api_key()
     with transaction.atomic():
         app = App(**fields)
-        app.api_key_hash = hash_api_key(raw_key)
-        app.api_key_hint = mask_secret(raw_key)
+        raw_key = give_api_key(app)
         app.full_clean()
         app.save()
         if acting_user is not None:
             AppMembership.objects.create(user=acting_user, app=app, role=Role.ADMIN)
         record_audit(app=app, acting_user=acting_user, action="app.created", changes={})
     return app, raw_key
+
+
+def give_api_key(app: App) -> str:
+    """Set a fresh server API key on an unsaved app (only its hash and hint are kept) and
+    return the key, to be shown once."""
+    raw_key = generate_api_key()
+    app.api_key_hash = hash_api_key(raw_key)
+    app.api_key_hint = mask_secret(raw_key)
+    return raw_key
 
 
 def rotate_api_key(app: App, *, acting_user: AbstractBaseUser | None) -> str:

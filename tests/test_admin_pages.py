@@ -18,7 +18,7 @@ from integrations.models import (
     CostPull,
     Integration,
 )
-from integrations.services import rotate_api_key
+from integrations.services import find_app_by_api_key, rotate_api_key
 from reporting.demo import seed
 from reporting.models import ExchangeRate
 from tests import factories
@@ -128,3 +128,27 @@ def test_cost_tokens_and_secure_keys_are_masked_in_admin_pages(admin_client_seed
         body = admin_client_seeded.get(url).content.decode()
         assert token not in body
         assert key not in body
+
+
+def test_an_app_added_in_the_admin_gets_a_server_key_shown_once(client, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:integrations_app_add"),
+        {
+            "app_id": "web.admin-made",
+            "name": "Admin-made shop",
+            "platform": "web",
+            "website_url": "https://admin-made.example.com/",
+            "domains": '["https://admin-made.example.com"]',
+            "timezone": "UTC",
+            "currency": "USD",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "shown only now" in page, page[:3000]
+    raw_key = page.split("copy it: ")[1].split("<")[0].strip()
+    app = App.objects.get(app_id="web.admin-made")
+    assert find_app_by_api_key(raw_key) == app
+    assert raw_key not in client.get(reverse("admin:integrations_app_changelist")).content.decode()
+    assert app.audit_entries.filter(action="app.created").exists()
