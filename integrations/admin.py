@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any
 
 from django import forms
@@ -10,8 +11,9 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from integrations import models
-from integrations.configuration import resume_deliveries
-from integrations.secrets import SecretInput
+from integrations.configuration import missing_for_activation, resume_deliveries
+from integrations.mapping_rules import MappingRow, check_rows
+from integrations.secrets import Secret, SecretInput
 from integrations.services import give_api_key, record_audit
 
 
@@ -36,6 +38,34 @@ class SecretReplaceForm(forms.ModelForm):
             if not cleaned.get(name) and self.instance.pk:
                 cleaned[name] = getattr(self.instance, name)
         return cleaned
+
+
+class AuditedIntegrationAdmin(admin.ModelAdmin):
+    """Changes made in the admin land in the integration's history like changes made on its
+    pages, with secrets written as hints."""
+
+    def integration_of(self, obj: Any) -> models.Integration:
+        return obj.integration
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        secret_fields = getattr(form, "secret_fields", ())
+        changes = {}
+        for name in form.changed_data:
+            old, new = form.initial.get(name), form.cleaned_data.get(name)
+            if name in secret_fields:
+                old, new = Secret(str(old or "")), Secret(str(new or ""))
+            changes[name] = (old, new)
+        super().save_model(request, obj, form, change)
+        if changes:
+            integration = self.integration_of(obj)
+            record_audit(
+                app=integration.app,
+                integration=integration,
+                acting_user=request.user,
+                action="admin.changed",
+                changes=changes,
+                details={"what": str(obj._meta.verbose_name)},
+            )
 
 
 @admin.register(models.App)
@@ -177,8 +207,27 @@ class PixelInline(admin.StackedInline):
             fields = ["pixel_code", "access_token"]
 
 
+class IntegrationAdminForm(forms.ModelForm):
+    class Meta:
+        model = models.Integration
+        fields = "__all__"  # noqa: DJ007 - the operations admin edits every field
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("is_active") and self.instance.pk:
+            candidate = copy(self.instance)
+            for name, value in cleaned.items():
+                setattr(candidate, name, value)
+            pixel = models.Pixel.objects.filter(integration=self.instance).first()
+            missing = missing_for_activation(candidate, pixel)
+            if missing:
+                self.add_error("is_active", f"To activate, add {' and '.join(missing)} first.")
+        return cleaned
+
+
 @admin.register(models.Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(AuditedIntegrationAdmin):
+    form = IntegrationAdminForm
     list_display = [
         "__str__",
         "app",
@@ -197,6 +246,9 @@ class IntegrationAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at", "last_delivery_at", "last_delivery_ok"]
     actions = ["resume"]
 
+    def integration_of(self, obj: models.Integration) -> models.Integration:
+        return obj
+
     @admin.action(description="Resume deliveries (clear “needs attention”)")
     def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = sum(resume_deliveries(i, acting_user=request.user) for i in queryset)
@@ -204,7 +256,7 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Pixel)
-class PixelAdmin(admin.ModelAdmin):
+class PixelAdmin(AuditedIntegrationAdmin):
     list_display = ["pixel_code", "integration", "token_hint", "updated_at"]
     search_fields = ["pixel_code", "integration__app__app_id"]
     list_select_related = ["integration__app", "integration__partner"]
@@ -220,9 +272,45 @@ class PixelAdmin(admin.ModelAdmin):
     def token_hint(self, obj: models.Pixel) -> str:
         return obj.access_token.hint or "—"
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "access_token" in form.changed_data and obj.integration.needs_attention:
+            # As on the Integration tab: a replaced token resumes paused deliveries.
+            resume_deliveries(obj.integration, acting_user=request.user)
+
+
+class EventMappingAdminForm(forms.ModelForm):
+    class Meta:
+        model = models.EventMapping
+        fields = "__all__"  # noqa: DJ007 - the operations admin edits every field
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        integration = cleaned.get("integration")
+        if integration is None or not cleaned.get("partner_event_name"):
+            return cleaned
+        row = MappingRow(
+            app_event_name=cleaned.get("app_event_name", ""),
+            partner_event_name=cleaned["partner_event_name"],
+            users_from=cleaned.get("users_from") or MappingRow.users_from,
+            including=cleaned.get("including") or MappingRow.including,
+            conditions=cleaned.get("conditions") or [],
+        )
+        others = [
+            MappingRow(app_event_name=a, partner_event_name=p)
+            for a, p in integration.mappings.exclude(pk=self.instance.pk).values_list(
+                "app_event_name", "partner_event_name"
+            )
+        ]
+        row_errors = check_rows(integration.partner, [*others, row]).get(len(others), {})
+        for name, message in row_errors.items():
+            self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
 
 @admin.register(models.EventMapping)
-class EventMappingAdmin(admin.ModelAdmin):
+class EventMappingAdmin(AuditedIntegrationAdmin):
+    form = EventMappingAdminForm
     list_display = [
         "app_event_name",
         "partner_event_name",

@@ -515,6 +515,7 @@ class AuditEntry(models.Model):
         "cost.connection_broken": "lost access to a TikTok account (reconnect needed)",
         "cost.pull_requested": "asked for a cost pull",
         "ad_revenue.saved": "saved the ad revenue settings",
+        "admin.changed": "changed settings in the admin",
     }
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="audit_entries")

@@ -1,0 +1,100 @@
+"""The operations admin keeps the rules of the setup pages: activation needs credentials, mapping
+rows follow TikTok's revenue rules, a replaced token resumes deliveries, and every change lands
+in the integration's history with secrets masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from integrations.models import AuditEntry, EventMapping, Integration
+from tests import factories
+
+TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
+
+
+def form_data(page: Any) -> dict[str, Any]:
+    """What the browser would post back unchanged: the main form and every inline formset."""
+    data: dict[str, Any] = {}
+
+    def add(form: Any) -> None:
+        for bound in form:
+            value = bound.value()
+            if value is None or value is False:
+                continue
+            data[bound.html_name] = "on" if value is True else value
+
+    add(page.context["adminform"].form)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        add(formset.management_form)
+        for form in formset.forms:
+            add(form)
+    return data
+
+
+@pytest.fixture
+def staff_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+def change(client: Any, model: str, obj: Any, **edits: Any) -> Any:
+    url = reverse(f"admin:integrations_{model}_change", args=[obj.pk])
+    data = form_data(client.get(url))
+    for name, value in edits.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return client.post(url, data)
+
+
+def test_activating_without_a_pixel_is_refused(staff_client, app):
+    integration = factories.make_integration(app)
+    response = change(staff_client, "integration", integration, is_active="on")
+    assert response.status_code == 200
+    assert "To activate, add a pixel ID" in response.content.decode()
+    integration.refresh_from_db()
+    assert not integration.is_active
+
+
+def test_a_purchase_row_without_revenue_is_refused(staff_client, app):
+    integration = factories.make_integration(app)
+    mapping = factories.make_mapping(integration, including="values_and_revenue")
+    response = change(staff_client, "eventmapping", mapping, including="no_values")
+    assert response.status_code == 200
+    assert "must include values and revenue" in response.content.decode()
+    mapping.refresh_from_db()
+    assert mapping.including == "values_and_revenue"
+
+
+def test_a_replaced_token_resumes_deliveries_and_is_masked_in_the_history(staff_client, app):
+    integration = factories.make_integration(app, is_active=True)
+    pixel = factories.make_pixel(integration)
+    Integration.objects.filter(pk=integration.pk).update(
+        needs_attention=True, attention_code=40105, attention_reason="TikTok refused (40105)."
+    )
+    response = change(staff_client, "pixel", pixel, access_token=TOKEN)
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert not integration.needs_attention
+    entry = AuditEntry.objects.get(integration=integration, action="admin.changed")
+    assert entry.changes["access_token"][1] == "••••f7a9"
+    assert TOKEN not in str(AuditEntry.objects.values_list("changes", "details"))
+    history = staff_client.get(
+        reverse("integrations:setup", args=[app.app_id, integration.pk, "integration"])
+    ).content.decode()
+    assert "changed settings in the admin" in history
+
+
+def test_an_admin_change_to_a_mapping_is_in_the_history(staff_client, app):
+    integration = factories.make_integration(app)
+    mapping = factories.make_mapping(integration, including="values_and_revenue")
+    response = change(staff_client, "eventmapping", mapping, is_enabled=None)
+    assert response.status_code == 302
+    assert not EventMapping.objects.get(pk=mapping.pk).is_enabled
+    entry = AuditEntry.objects.get(integration=integration, action="admin.changed")
+    assert entry.changes["is_enabled"] == [True, False]
