@@ -33,6 +33,7 @@ from integrations.models import (
 )
 
 INSTALL_EVENT = "InstallApp"  # TikTok's app event for an install (spec §2.3)
+INSTALL_APP_EVENT = "install"  # our name for an install or first visit in mapping rows
 
 
 def forwarding_integrations(app: App) -> list[Integration]:
@@ -87,9 +88,41 @@ def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> lis
 
 def plan_postbacks_for_install(app: App, new_install: Install) -> list[Postback]:
     """App partners with install postbacks get installs, per their "send install postbacks for"
-    choice: installs attributed to them only, or every install including organic."""
+    choice: installs attributed to them only, or every install including organic. Web partners
+    get a website's first visit through a mapping row for the `install` event (the default
+    mapping's install → Download), under that row's "for users from"."""
     if new_install.is_reengagement:
         return []
+    return _app_install_postbacks(app, new_install) + _mapped_install_postbacks(app, new_install)
+
+
+def _mapped_install_postbacks(app: App, new_install: Install) -> list[Postback]:
+    now = timezone.now()
+    postbacks = [
+        Postback(
+            integration=integration,
+            install=new_install,
+            partner_event_name=mapping.partner_event_name,
+            next_attempt_at=now,
+        )
+        for integration in forwarding_integrations(app)
+        if not integration.partner.supports_install_postbacks
+        for mapping in integration.enabled_mappings
+        if mapping.app_event_name == INSTALL_APP_EVENT
+        # An install has no value, so a row with conditions on it can never hold.
+        and not mapping.conditions
+        and (
+            mapping.users_from == UsersFrom.ALL_SOURCES
+            or new_install.media_source == integration.partner.media_source
+        )
+    ]
+    Postback.objects.bulk_create(postbacks)
+    if postbacks:
+        queue_delivery()
+    return postbacks
+
+
+def _app_install_postbacks(app: App, new_install: Install) -> list[Postback]:
     integrations = Integration.objects.filter(
         app=app,
         is_active=True,

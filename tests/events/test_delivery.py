@@ -420,3 +420,25 @@ def test_a_worker_killed_mid_batch_loses_nothing(shop, tiktok, held, settings, t
 def _database_url() -> str:
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def test_a_websites_first_visit_from_tiktok_goes_out_as_download(shop, tiktok):
+    """The default mapping's install → Download row fires on a web first visit."""
+    from events.services.installs import read_install, record_install
+
+    factories.make_mapping(tiktok, app_event_name="install", partner_event_name="Download")
+    factories.make_touchpoint(
+        shop,
+        web_user_id="wu-first",
+        ttclid="E.C.P.first",
+        occurred_at=timezone.now() - timedelta(minutes=3),
+    )
+    organic = {"web_user_id": "wu-organic", "ip": "203.0.113.9"}
+    from_tiktok = {"web_user_id": "wu-first", "ip": "203.0.113.8"}
+    for fields in (organic, from_tiktok):
+        record_install(shop, read_install(fields, received_at=timezone.now()))
+    received = ReceivedEvent.objects.get()
+    assert received.event == "Download"
+    assert received.payload["user"]["ttclid"] == "E.C.P.first"
+    assert received.event_id == "install-wu-first"
+    assert Postback.objects.get().status == S.DELIVERED
