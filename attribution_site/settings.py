@@ -306,6 +306,12 @@ COST_RETRY_BACKOFF = env_seconds_list("COST_RETRY_BACKOFF", "1,2,5,15,30")
 COST_RETRY_LATER_SECONDS = env_int("COST_RETRY_LATER_SECONDS", 900, minimum=60)
 COST_PULL_EVERY_MINUTES = env_int("COST_PULL_EVERY_MINUTES", 24 * 60, minimum=5)
 
+# Raw-data exports. Above EXPORT_BACKGROUND_ROWS rows the page prepares the file in the
+# background (reporting/export_jobs.py says why 200,000); files stay EXPORT_KEEP_HOURS hours.
+EXPORT_DIR = env.str("EXPORT_DIR", default=str(BASE_DIR / "exports"))
+EXPORT_BACKGROUND_ROWS = env_int("EXPORT_BACKGROUND_ROWS", 200_000, minimum=1)
+EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 48, minimum=1)
+
 # Forwarding (postbacks). Retryable failures wait these many seconds before attempt 2, 3, …
 # (each ±20% jitter); after the last one the postback is dead-lettered.
 POSTBACK_RETRY_SCHEDULE = env_seconds_list(

@@ -32,3 +32,37 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     list_display = ["day", "currency", "per_usd"]
     list_filter = ["currency"]
     date_hierarchy = "day"
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by their users; staff can see and revoke, never read one."""
+
+    list_display = ["name", "user", "hint", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "user__username"]
+    list_select_related = ["user"]
+    exclude = ["token_hash"]
+    readonly_fields = ["user", "name", "hint", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        from django.utils import timezone
+
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {revoked} token(s).")
+
+
+@admin.register(models.ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "app", "user", "report", "status", "rows_written", "total_rows"]
+    list_filter = ["status", "report"]
+    list_select_related = ["app", "user"]
+    readonly_fields = [field.name for field in models.ExportJob._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -16,5 +16,6 @@ class ReportingConfig(AppConfig):
         register(
             "Pull cost", "reporting.cost_tasks.pull_all_cost", settings.COST_PULL_EVERY_MINUTES
         )
+        register("Delete old exports", "reporting.tasks.delete_old_exports", minutes=60)
         # The Ad revenue tab (integrations) shows what the events API received (reporting).
         setup_tabs.AD_REVENUE_ARRIVALS.append(ad_revenue_by_day)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from integrations.models import App, CostConnection
@@ -73,6 +74,7 @@ class ExchangeRate(models.Model):
 
     class Meta:
         ordering = ["-day", "currency"]
+        indexes = [models.Index(fields=["currency", "day"], name="exchange_rate_lookup")]
         constraints = [
             models.UniqueConstraint(fields=["day", "currency"], name="exchange_rate_unique"),
             models.CheckConstraint(
@@ -82,3 +84,56 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} 1 USD = {self.per_usd} {self.currency}"
+
+
+class ApiToken(models.Model):
+    """A user's Pull API token. Shown once when created; only its SHA-256 and a hint are kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. Airbyte.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint})"
+
+
+class ExportJob(models.Model):
+    """A raw-data export written to a file in the background, for exports too big to wait on."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="export_jobs")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    report = models.CharField(max_length=32)
+    params = models.JSONField(default=dict, help_text="The filters, as the page's query string.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveBigIntegerField(default=0)
+    rows_written = models.PositiveBigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "app", "created_at"], name="export_job_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.report} export for {self.user} ({self.status})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reporting import views
+from reporting import api, views
 
 app_name = "reporting"
 
@@ -8,4 +8,30 @@ urlpatterns = [
     path("apps/<str:app_id>/reports/cost/", views.cost, name="cost"),
     path("apps/<str:app_id>/reports/cost/export.csv", views.cost_export, name="cost-export"),
     path("apps/<str:app_id>/reports/overview/", views.overview, name="overview"),
+    path("apps/<str:app_id>/reports/raw-data/", views.raw_data_report, name="raw-data"),
+    path(
+        "apps/<str:app_id>/reports/raw-data/export.csv",
+        views.raw_data_export,
+        name="raw-data-export",
+    ),
+    path(
+        "apps/<str:app_id>/reports/raw-data/jobs/", views.export_job_start, name="export-job-start"
+    ),
+    path(
+        "apps/<str:app_id>/reports/raw-data/jobs/<int:job_id>/",
+        views.export_job_status,
+        name="export-job-status",
+    ),
+    path(
+        "apps/<str:app_id>/reports/raw-data/jobs/<int:job_id>/download",
+        views.export_job_download,
+        name="export-job-download",
+    ),
+    path("account/api-tokens/", views.api_tokens, name="api-tokens"),
+    # AppsFlyer's Pull API shape, so existing clients only change the host.
+    path(
+        "api/raw-data/export/app/<str:app_id>/<str:report>/v5",
+        api.raw_data_export,
+        name="pull-api",
+    ),
 ]

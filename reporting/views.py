@@ -1,12 +1,39 @@
 from urllib.parse import urlencode
 
+from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from integrations.policy import Action, get_app_for_user
-from reporting import cost_report, overview_chart
+from reporting import (
+    cost_report,
+    export_jobs,
+    overview_chart,
+    raw_data,
+    raw_data_csv,
+    raw_data_page,
+)
 from reporting import overview as overview_report
+from reporting.api_tokens import create_api_token, revoke_api_token
+from reporting.models import ApiToken, ExportJob
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Name", help_text="What the token is for, e.g. Airbyte or a notebook."
+    )
 
 
 @login_required
@@ -41,6 +68,124 @@ def cost_export(request: HttpRequest, app_id: str) -> HttpResponse:
     response = StreamingHttpResponse(cost_report.csv_lines(rows), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@login_required
+def raw_data_report(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Raw-data reports: filters, a preview with the total count, and the exports."""
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
+    context = raw_data_page.build_context(
+        access, request.GET, user_id=request.user.pk, api_base=settings.PUBLIC_BASE_URL
+    )
+    status = 400 if context.get("error") else 200
+    return render(request, "reporting/raw_data.html", {"app": access.app, **context}, status=status)
+
+
+@login_required
+def raw_data_export(request: HttpRequest, app_id: str) -> HttpResponse:
+    """The page's CSV: the same writer, and so the same bytes, as the Pull API."""
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
+    params = raw_data_page.params_from(request.GET)
+    kind = raw_data.KINDS.get(params.get("report", ""))
+    if kind is None:
+        return HttpResponse("Choose a report.\n", status=400, content_type="text/plain")
+    access.require(kind.need)
+    access.require(Action.EXPORT_REPORTS)
+    try:
+        query = raw_data.parse_query(access, params, kind_key=kind.key)
+    except raw_data.BadQuery as error:
+        return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
+    response = StreamingHttpResponse(
+        raw_data_csv.stream_csv(query), content_type="text/csv; charset=utf-8"
+    )
+    name = f"{access.app.app_id}_{kind.key}_{query.date_from}_{query.date_to}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{_safe_name(name)}"'
+    return response
+
+
+@login_required
+@require_POST
+def export_job_start(request: HttpRequest, app_id: str) -> HttpResponse:
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
+    params = raw_data_page.params_from(request.POST)
+    params.pop("csrfmiddlewaretoken", None)
+    page = reverse("reporting:raw-data", args=[app_id]) + "?" + urlencode(params)
+    kind = raw_data.KINDS.get(params.get("report", ""))
+    if kind is None:
+        messages.error(request, "Choose a report.")
+        return redirect(page)
+    access.require(kind.need)
+    access.require(Action.EXPORT_REPORTS)
+    try:
+        query = raw_data.parse_query(access, params, kind_key=kind.key)
+    except raw_data.BadQuery as error:
+        messages.error(request, str(error))
+        return redirect(page)
+    job = export_jobs.start_export_job(query, acting_user=request.user)
+    messages.success(
+        request, f"Preparing the file ({job.total_rows:,} rows). It appears below when ready."
+    )
+    return redirect(page)
+
+
+@login_required
+def export_job_status(request: HttpRequest, app_id: str, job_id: int) -> JsonResponse:
+    job = _own_job(request, app_id, job_id)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "rows_written": job.rows_written,
+            "total_rows": job.total_rows,
+            "error": job.error,
+        }
+    )
+
+
+@login_required
+def export_job_download(request: HttpRequest, app_id: str, job_id: int) -> HttpResponse:
+    job = _own_job(request, app_id, job_id)
+    path = export_jobs.file_path(job)
+    if job.status != ExportJob.Status.DONE or not path.exists():
+        raise Http404("This export is not ready or has been deleted.")
+    name = f"{job.app.app_id}_{job.report}_{job.params.get('from')}_{job.params.get('to')}.csv"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=_safe_name(name))
+
+
+def _own_job(request: HttpRequest, app_id: str, job_id: int) -> ExportJob:
+    """A user sees only their own export jobs, and only while they still may view reports."""
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
+    return get_object_or_404(ExportJob, pk=job_id, app=access.app, user=request.user)
+
+
+def _safe_name(name: str) -> str:
+    return "".join(char if char.isalnum() or char in "._-" else "_" for char in name)
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Profile → API tokens: create (shown once) and revoke Pull API tokens."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and "revoke" in request.POST:
+        token = revoke_api_token(acting_user=request.user, token_id=_int(request.POST["revoke"]))
+        if token is not None:
+            messages.success(request, f"Revoked “{token.name}”. It stops working at once.")
+        return redirect("reporting:api-tokens")
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        token, new_token = create_api_token(
+            acting_user=request.user, name=form.cleaned_data["name"]
+        )
+        form = ApiTokenForm()
+    tokens = ApiToken.objects.filter(user=request.user)
+    context = {"form": form, "tokens": tokens, "new_token": new_token}
+    response = render(request, "reporting/api_tokens.html", context)
+    response["Cache-Control"] = "no-store"  # the new token is in this page, once
+    return response
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else 0
 
 
 @login_required

@@ -19,8 +19,9 @@ from integrations.models import (
     Integration,
 )
 from integrations.services import find_app_by_api_key, rotate_api_key
+from reporting.api_tokens import create_api_token
 from reporting.demo import seed
-from reporting.models import ExchangeRate
+from reporting.models import ExchangeRate, ExportJob
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,9 @@ def demo(django_db_setup, django_db_blocker):
         AdRevenueSettings.objects.create(integration=integration, secure_key="secure-" + "c" * 20)
         rotate_api_key(integration.app, acting_user=None)
         factories.make_postback(integration, InAppEvent.objects.filter(app=integration.app).first())
+        analyst = get_user_model().objects.get(username="demo-analyst")
+        create_api_token(acting_user=analyst, name="Airbyte")
+        ExportJob.objects.create(app=integration.app, user=analyst, report="installs")
         yield
         App.objects.all().delete()
         get_user_model().objects.all().delete()

@@ -1,0 +1,67 @@
+"""The Pull API, in AppsFlyer's shape: `GET /api/raw-data/export/app/<app>/<report>/v5` with
+`Authorization: Bearer <token>`, answering CSV, or a plain-text reason with 400 (bad
+parameters, too long a window), 401 (no or bad token), 403 (not allowed) or 404. Existing
+clients of AppsFlyer's Pull API work by changing only the host."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from integrations.models import App
+from integrations.policy import Action, access_for
+from reporting import raw_data, raw_data_csv
+from reporting.api_tokens import user_for_token
+
+HOW_TO_AUTHENTICATE = (
+    "Send your API token (create one under Profile → API tokens) as "
+    "'Authorization: Bearer <token>'.\n"
+)
+
+
+def _text(message: str, status: int) -> HttpResponse:
+    response = HttpResponse(message.rstrip("\n") + "\n", status=status)
+    response["Content-Type"] = "text/plain; charset=utf-8"
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="signalboard-pull-api"'
+    return response
+
+
+@require_GET
+def raw_data_export(request: HttpRequest, app_id: str, report: str) -> HttpResponse:
+    scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw_token.strip():
+        return _text(HOW_TO_AUTHENTICATE, 401)
+    user = user_for_token(raw_token.strip())
+    if user is None:
+        return _text("Unknown or revoked API token.", 401)
+    if report not in raw_data.PULL_API_REPORTS:
+        known = ", ".join(raw_data.PULL_API_REPORTS)
+        return _text(f"Unknown report {report!r}. Reports: {known}.", 404)
+    app = App.objects.filter(app_id=app_id).first()
+    access = access_for(user, app) if app is not None else None
+    if access is None:
+        return _text(f"No app {app_id!r} among those your token can read.", 404)
+    kind_key, organic, retargeting = raw_data.PULL_API_REPORTS[report]
+    kind = raw_data.KINDS[kind_key]
+    if not access.can(kind.need) or not access.can(Action.EXPORT_REPORTS):
+        return _text(f"Your access to {app.app_id} does not include the {report}.", 403)
+    if organic and access.media_source is not None:
+        return _text(f"Your access covers only {access.media_source} rows.", 403)
+    params = {key: request.GET.get(key, "") for key in request.GET}
+    try:
+        query = raw_data.parse_query(
+            access,
+            params,
+            kind_key=kind_key,
+            organic=organic,
+            retargeting=True if retargeting else None,
+        )
+    except raw_data.BadQuery as error:
+        return _text(str(error), 400)
+    response = StreamingHttpResponse(
+        raw_data_csv.stream_csv(query), content_type="text/csv; charset=utf-8"
+    )
+    name = f"{app.app_id}_{report}_{query.date_from}_{query.date_to}.csv".replace(" ", "_")
+    response["Content-Disposition"] = f'attachment; filename="{name.replace(":", "-")}"'
+    return response
