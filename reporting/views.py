@@ -20,7 +20,6 @@ from integrations.policy import Action, get_app_for_user
 from reporting import (
     cost_report,
     export_jobs,
-    overview_chart,
     raw_data,
     raw_data_csv,
     raw_data_page,
@@ -28,6 +27,7 @@ from reporting import (
 from reporting import overview as overview_report
 from reporting.api_tokens import create_api_token, revoke_api_token
 from reporting.models import ApiToken, ExportJob
+from reporting.overview import chart as overview_chart
 
 
 class ApiTokenForm(forms.Form):
