@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from reporting.models import ExchangeRate
 
+PRECISION = Decimal("0.000001")
+
 
 class Rates:
     """Exchange rates for one date range, answering "this amount on this day, in the app's
@@ -59,4 +61,5 @@ class Rates:
         if source is None or target is None:
             self.missing.add((currency if source is None else self.target, day))
             return None
-        return amount / source * target
+        # To the stored precision, so sums do not depend on the order they are added in.
+        return (amount / source * target).quantize(PRECISION)
