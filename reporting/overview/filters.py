@@ -110,11 +110,13 @@ class OverviewFilterForm(forms.Form):
 
 
 def media_source_choices(access: AppAccess) -> list[str]:
-    """The catalog's partners, organic, and whatever cost arrived under; a partner user sees
-    only their own. (Install media sources outside the catalog still show under "all".)"""
+    """The catalog's partners, organic, and whatever cost arrived under, as the rows show them
+    (web cost under the web source); a partner user sees only their own. Install media sources
+    outside the catalog still show under "all"."""
     if access.media_source is not None:
         return [access.media_source]
     sources = set(Partner.objects.values_list("media_source", flat=True)) | {ORGANIC}
+    sources -= set(COST_MEDIA_SOURCES)
     costs = CostRecord.objects.filter(app=access.app).values_list("media_source", flat=True)
     sources |= {COST_MEDIA_SOURCES.get(source, source) for source in costs.distinct()}
     return sorted(sources)

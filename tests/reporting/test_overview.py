@@ -474,3 +474,10 @@ def test_the_demo_gives_every_metric_of_the_tiktok_web_campaigns(client):
         assert all(value != "–" for value in cells(row).values()), row.label
     assert (ORGANIC, "") in rows_by_key(result)
     assert result.missing_rates == []
+
+
+def test_the_media_source_list_shows_sources_as_the_rows_do(client, dataset, analyst):
+    client.force_login(analyst)
+    choices = dict(get(client, dataset).context["form"].fields["media_source"].choices)
+    assert {"tiktokweb_int", "bytedanceglobal_int", ORGANIC} <= set(choices)
+    assert "tiktokglobal_int" not in choices
