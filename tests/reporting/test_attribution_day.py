@@ -108,6 +108,15 @@ def test_updates_and_deletes_move_and_remove_figures(ny_app):
     }
 
 
+def test_an_update_that_moves_nothing_writes_nothing(ny_app):
+    install = factories.make_install(
+        ny_app, campaign_id="c1", installed_at=at("2026-03-02T12:00:00")
+    )
+    before = list(AttributionDay.objects.values_list("id", "installs"))
+    Install.objects.filter(pk=install.pk).update(customer_user_id="u-1")
+    assert list(AttributionDay.objects.values_list("id", "installs")) == before
+
+
 def test_a_new_timezone_moves_every_figure_to_its_new_day(ny_app):
     factories.make_install(ny_app, campaign_id="c1", installed_at=at("2026-03-02T03:00:00"))
     assert set(rollup(ny_app)) == {(date(2026, 3, 1), "c1", "")}
@@ -117,8 +126,21 @@ def test_a_new_timezone_moves_every_figure_to_its_new_day(ny_app):
 
 
 def test_deleting_the_app_takes_its_rollup_with_it(ny_app):
-    factories.make_install(ny_app, campaign_id="c1", installed_at=at("2026-03-02T03:00:00"))
+    install = factories.make_install(
+        ny_app, campaign_id="c1", installed_at=at("2026-03-02T03:00:00")
+    )
+    # Deleting the install first nulls the event's install_id: an UPDATE that moves nothing.
+    factories.make_event(
+        ny_app,
+        install=install,
+        event_time=at("2026-03-02T04:00:00"),
+        campaign_id="c1",
+        revenue=Decimal(3),
+        currency="USD",
+    )
     ny_app.delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the foreign keys now, not at commit
     assert not AttributionDay.objects.exists()
 
 
