@@ -203,7 +203,6 @@ def overview(request: HttpRequest, app_id: str) -> HttpResponse:
             "chart": overview_chart.daily_chart(
                 result.days, shows_spend=result.shows_cost, shows_revenue=result.shows_revenue
             ),
-            "cost_sources": overview_report.COST_MEDIA_SOURCES,
             "level_label": overview_report.LEVEL_LABELS[result.level],
             "base_query": urlencode(
                 {

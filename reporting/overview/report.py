@@ -28,6 +28,7 @@ class Overview:
     missing_rates: list[tuple[str, date]] = field(default_factory=list)
     campaign_name: str = ""
     adset_name: str = ""
+    cost_shown_under: dict[str, str] = field(default_factory=dict)
 
 
 def build_overview(access: AppAccess, filters: Filters) -> Overview:
@@ -69,6 +70,11 @@ def build_overview(access: AppAccess, filters: Filters) -> Overview:
         missing_rates=_first_missing(rates.missing),
         campaign_name=_one_name(names.get("campaign_id"), filters.campaign_id),
         adset_name=_one_name(names.get("adset_id"), filters.adset_id),
+        cost_shown_under={
+            source: COST_MEDIA_SOURCES[source]
+            for source in sorted({g["media_source"] for g in cost_groups})
+            if source in COST_MEDIA_SOURCES
+        },
     )
 
 

@@ -481,3 +481,13 @@ def test_the_media_source_list_shows_sources_as_the_rows_do(client, dataset, ana
     choices = dict(get(client, dataset).context["form"].fields["media_source"].choices)
     assert {"tiktokweb_int", "bytedanceglobal_int", ORGANIC} <= set(choices)
     assert "tiktokglobal_int" not in choices
+
+
+def test_it_says_when_web_cost_shows_under_the_web_source(client, dataset, analyst):
+    client.force_login(analyst)
+    assert get(client, dataset).context["overview"].cost_shown_under == {
+        "tiktokglobal_int": "tiktokweb_int"
+    }
+    CostRecord.objects.all().delete()
+    body = get(client, dataset).content.decode()
+    assert "shows under" not in body
