@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
 from integrations.policy import Action, AppAccess
+from reporting import cost_report
 from reporting import raw_data_columns as columns
 from reporting.models import CostRecord
 
@@ -338,23 +339,8 @@ POSTBACK_COLUMNS = [
     ("TikTok Request ID", "response_request_id"),
     ("Test Event Code", "test_event_code"),
 ]
-COST_COLUMNS = [
-    ("Date", "stat_date"),
-    ("Media Source", "media_source"),
-    ("Advertiser ID", "advertiser_id"),
-    ("Campaign", "campaign"),
-    ("Campaign ID", "campaign_id"),
-    ("Adset", "adset"),
-    ("Adset ID", "adset_id"),
-    ("Ad", "ad"),
-    ("Ad ID", "ad_id"),
-    ("Country Code", "country_code"),
-    ("Currency", "currency"),
-    ("Cost", "spend"),
-    ("Impressions", "impressions"),
-    ("Clicks", "clicks"),
-    ("Reported Conversions", "reported_conversions"),
-]
+# The All Cost report's own columns, so both cost exports read alike.
+COST_COLUMNS = [(label, field) for field, label in cost_report.COLUMNS]
 
 
 def own_columns(kind: ReportKind) -> list[tuple[str, str]]:
