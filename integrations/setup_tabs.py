@@ -89,7 +89,10 @@ class IntegrationTab(SetupTab):
     def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
         data = request.POST if request.method == "POST" else None
         can_settings = access.can(Action.CONFIGURE_INTEGRATION, integration)
-        can_postbacks = access.can(Action.CONFIGURE_POSTBACKS, integration)
+        # Cost-only partners take no events: no postback settings or mapping to bind or check.
+        can_postbacks = integration.partner.supports_events_api and access.can(
+            Action.CONFIGURE_POSTBACKS, integration
+        )
         settings_form = IntegrationSettingsForm(
             data if can_settings else None,
             integration=integration,
