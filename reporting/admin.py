@@ -66,3 +66,25 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(models.AttributionDay)
+class AttributionDayAdmin(admin.ModelAdmin):
+    """The overview's daily rollup, kept by database triggers: read-only here."""
+
+    list_display = ["day", "app", "media_source", "campaign", "adset", "ad", "installs"]
+    list_display += ["revenue", "currency"]
+    list_filter = ["media_source", "currency"]
+    search_fields = ["campaign", "campaign_id", "adset", "ad"]
+    list_select_related = ["app"]
+    date_hierarchy = "day"
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -137,3 +137,37 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} export for {self.user} ({self.status})"
+
+
+class AttributionDay(models.Model):
+    """Our installs and revenue per app, day (in the app's timezone), ad and currency: the daily
+    rollup the overview reads instead of millions of raw rows.
+
+    On PostgreSQL, triggers on `events_install`, `events_inappevent` and the app's timezone keep
+    it exact on every insert, update and delete, whichever code path wrote (see migration
+    0003_attribution_day). Installs count non-reengagement installs on a row whose currency is
+    blank; revenue sums non-reengagement events per currency. Nothing else writes here. On
+    SQLite the overview reads the raw rows and this table stays empty.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    key_hash = models.CharField(max_length=32, help_text="md5 of the attribution and currency.")
+    media_source = models.CharField(max_length=64)
+    campaign = models.CharField(max_length=255, blank=True)
+    campaign_id = models.CharField(max_length=64, blank=True)
+    adset = models.CharField(max_length=255, blank=True)
+    adset_id = models.CharField(max_length=64, blank=True)
+    ad = models.CharField(max_length=255, blank=True)
+    ad_id = models.CharField(max_length=64, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    installs = models.BigIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=24, decimal_places=6, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "day", "key_hash"], name="attribution_day_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.media_source} {self.campaign or self.campaign_id}"

@@ -7,6 +7,7 @@ app_name = "reporting"
 urlpatterns = [
     path("apps/<str:app_id>/reports/cost/", views.cost, name="cost"),
     path("apps/<str:app_id>/reports/cost/export.csv", views.cost_export, name="cost-export"),
+    path("apps/<str:app_id>/reports/overview/", views.overview, name="overview"),
     path("apps/<str:app_id>/reports/raw-data/", views.raw_data_report, name="raw-data"),
     path(
         "apps/<str:app_id>/reports/raw-data/export.csv",

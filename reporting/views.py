@@ -16,9 +16,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from integrations.policy import Action, get_app_for_user
-from reporting import cost_report, export_jobs, raw_data, raw_data_csv, raw_data_page
+from reporting import (
+    cost_report,
+    export_jobs,
+    raw_data,
+    raw_data_csv,
+    raw_data_page,
+)
+from reporting import overview as overview_report
 from reporting.api_tokens import create_api_token, revoke_api_token
 from reporting.models import ApiToken, ExportJob
+from reporting.overview import chart as overview_chart
 
 
 class ApiTokenForm(forms.Form):
@@ -180,3 +188,33 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 def _int(text: str) -> int:
     return int(text) if text.isdigit() else 0
+
+
+@login_required
+def overview(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Overview: installs, revenue and cost per media source and campaign, ad set or ad."""
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
+    form = overview_report.OverviewFilterForm(request.GET, access=access)
+    context = {"app": access.app, "form": form, "overview": None}
+    if form.is_valid():
+        filters = form.filters()
+        result = overview_report.build_overview(access, filters)
+        context |= {
+            "filters": filters,
+            "overview": result,
+            "chart": overview_chart.daily_chart(
+                result.days, shows_spend=result.shows_cost, shows_revenue=result.shows_revenue
+            ),
+            "cost_sources": overview_report.COST_MEDIA_SOURCES,
+            "level_label": overview_report.LEVEL_LABELS[result.level],
+            "base_query": urlencode(
+                {
+                    "date_from": filters.date_from.isoformat(),
+                    "date_to": filters.date_to.isoformat(),
+                    "media_source": filters.media_sources,
+                },
+                doseq=True,
+            ),
+        }
+    status = 200 if form.is_valid() else 400
+    return render(request, "reporting/overview.html", context, status=status)

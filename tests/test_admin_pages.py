@@ -21,7 +21,7 @@ from integrations.models import (
 from integrations.services import find_app_by_api_key, rotate_api_key
 from reporting.api_tokens import create_api_token
 from reporting.demo import seed
-from reporting.models import ExchangeRate, ExportJob
+from reporting.models import AttributionDay, ExchangeRate, ExportJob
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,10 @@ def demo(django_db_setup, django_db_blocker):
         analyst = get_user_model().objects.get(username="demo-analyst")
         create_api_token(acting_user=analyst, name="Airbyte")
         ExportJob.objects.create(app=integration.app, user=analyst, report="installs")
+        if not AttributionDay.objects.exists():  # triggers fill it on PostgreSQL only
+            AttributionDay.objects.create(
+                app=integration.app, day="2026-03-01", key_hash="0" * 32, media_source="organic"
+            )
         yield
         App.objects.all().delete()
         get_user_model().objects.all().delete()
