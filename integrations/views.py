@@ -146,12 +146,17 @@ def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) 
     if not current.can_view(access, integration):
         raise PermissionDenied("Your role does not allow this tab.")
     context = current.bind(request, access, integration)
+    failed = False
     if request.method == "POST":
         message = current.save(request, access, integration, context)
         if message:
             messages.success(request, message)
             return redirect("integrations:setup", app_id, integration_id, current.key)
-        messages.error(request, "Nothing was saved. Fix the fields marked below.")
+        if context.get("unsaved_notice"):
+            messages.info(request, context["unsaved_notice"])
+        else:
+            failed = True
+            messages.error(request, "Nothing was saved. Fix the fields marked below.")
         if isinstance(current, setup_tabs.IntegrationTab) and current.token_was_dropped(context):
             context["token_dropped"] = True
     integration.refresh_from_db()
@@ -166,7 +171,7 @@ def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) 
             **setup_tabs.progress(integration, access, current),
             **context,
         },
-        status=400 if request.method == "POST" else 200,
+        status=400 if failed else 200,
     )
 
 

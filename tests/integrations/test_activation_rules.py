@@ -82,3 +82,48 @@ def test_clearing_the_app_id_of_an_active_app_integration_is_refused(client, app
     assert "The active partner needs a TikTok App ID" in errors["tiktok_app_id"][0]
     integration.refresh_from_db()
     assert integration.tiktok_app_id == "7301234567890123456"
+
+
+def test_load_default_mapping_keeps_what_was_typed_and_saves_nothing(client, app, marketer):
+    integration = _active_web_integration(app)
+    client.force_login(marketer)
+    typed = settings_post(
+        **{
+            "settings-pixel_code": "D1FFERENTP1XEL000000",
+            "settings-ccpa_limited_data_use": "on",
+            "mapping-0-app_event_name": "checkout_done",
+            "load_default_mapping": "1",
+        }
+    )
+    response = client.post(tab_url(integration), typed)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="D1FFERENTP1XEL000000"' in html
+    assert response.context["settings_form"]["ccpa_limited_data_use"].value() is True
+    rows = response.context["mapping_formset"].forms
+    assert rows[0]["app_event_name"].value() == "checkout_done"
+    assert len(rows) == 15  # the typed row and the 14 defaults
+    assert "Nothing is saved until you press Save integration." in html
+    assert "data-start-dirty" in html
+    integration.refresh_from_db()
+    assert not integration.ccpa_limited_data_use
+    assert not integration.mappings.exists()
+    assert Pixel.objects.get(integration=integration).pixel_code == PIXEL
+
+    data = response.context["mapping_formset"].data.copy()
+    del data["load_default_mapping"]
+    assert client.post(tab_url(integration), data).status_code == 302
+    assert integration.mappings.count() == 15
+    assert integration.mappings.filter(is_enabled=True).count() == 8
+
+
+def test_load_default_mapping_twice_adds_nothing_more(client, app, marketer):
+    integration = _active_web_integration(app)
+    client.force_login(marketer)
+    first = client.post(tab_url(integration), settings_post(load_default_mapping="1"))
+    again_data = first.context["mapping_formset"].data.copy()
+    again = client.post(tab_url(integration), again_data)
+    assert "Every default row is already in the table." in again.content.decode()
+    assert len(again.context["mapping_formset"].forms) == len(
+        first.context["mapping_formset"].forms
+    )
