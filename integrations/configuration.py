@@ -229,40 +229,6 @@ def default_mapping_rows(integration: Integration) -> list[tuple[MappingRow, boo
     ]
 
 
-def load_default_mapping(integration: Integration, *, acting_user: AbstractBaseUser) -> int:
-    """Add the catalog's default rows that are not mapped yet: primary rows on, the rest
-    ("more events") off, ready to switch on. Returns how many rows were added."""
-    with transaction.atomic():
-        integration = Integration.objects.select_for_update().get(pk=integration.pk)
-        existing = set(integration.mappings.values_list("app_event_name", "partner_event_name"))
-        start = integration.mappings.count()
-        new_rows = [
-            row
-            for row, _ in default_mapping_rows(integration)
-            if (row.app_event_name, row.partner_event_name) not in existing
-        ]
-        EventMapping.objects.bulk_create(
-            [
-                EventMapping(integration=integration, sort_order=start + offset, **asdict(row))
-                for offset, row in enumerate(new_rows)
-            ]
-        )
-        if new_rows:
-            record_audit(
-                app=integration.app,
-                integration=integration,
-                acting_user=acting_user,
-                action="integration.default_mapping_loaded",
-                changes={
-                    "mapping": (
-                        None,
-                        [f"{row.app_event_name} → {row.partner_event_name}" for row in new_rows],
-                    )
-                },
-            )
-    return len(new_rows)
-
-
 def update_attribution_link(
     integration: Integration,
     *,

@@ -212,21 +212,6 @@ def resume_deliveries(request: HttpRequest, app_id: str, integration_id: int) ->
     return redirect("integrations:setup", app_id, integration_id, "integration")
 
 
-@login_required
-@require_POST
-def load_default_mapping(request: HttpRequest, app_id: str, integration_id: int) -> HttpResponse:
-    access, integration = get_integration_for_user(
-        request.user, app_id, integration_id, need=Action.CONFIGURE_POSTBACKS
-    )
-    added = configuration.load_default_mapping(integration, acting_user=request.user)
-    if added:
-        messages.success(request, f"Loaded {added} default rows; the “more events” rows are off.")
-    else:
-        messages.info(request, "Every default row is already mapped.")
-    tab_url = reverse("integrations:setup", args=[app_id, integration_id, "integration"])
-    return redirect(f"{tab_url}#mapping")
-
-
 def _cost_connection_for(
     request: HttpRequest, app_id: str, integration_id: int, pk: int
 ) -> CostConnection:
