@@ -60,11 +60,31 @@ def _subtract(kind: str) -> str:
     )
 
 
+def _relevant_change(kind: str) -> str:
+    """True when an UPDATE changed a column the rollup reads. Updates that change nothing of it
+    (Django's SET NULL of install_id or touchpoint_id while it deletes an app) must not write:
+    re-adding rows of an app being deleted would break the foreign key at commit."""
+    own = "installed_at" if kind == "installs" else "event_time, revenue, currency"
+    columns = [c.strip() for c in f"app_id, is_reengagement, {own}, {ATTRIBUTION}".split(",")]
+    old = ", ".join(f"o.{c}" for c in columns)
+    new = ", ".join(f"n.{c}" for c in columns)
+    return (
+        "EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id "
+        f"WHERE ({old}) IS DISTINCT FROM ({new}))"
+    )
+
+
 def _function(kind: str) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION reporting_attribution_day_{kind}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        -- Nested: old_rows exists only for UPDATE and DELETE, so INSERT must not plan this.
+        IF NOT {_relevant_change(kind)} THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         {_subtract(kind)};
     END IF;
