@@ -171,9 +171,9 @@ def gunicorn(database_url: str, port: int, workers: int) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=5)
             return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     server.terminate()
     raise SystemExit(f"gunicorn on {port} did not start")

@@ -63,14 +63,23 @@ def set_up_integration(app: App, partner: Partner, *, acting_user: AbstractBaseU
 
 def missing_for_activation(integration: Integration, pixel: Pixel | None) -> list[str]:
     """What must be filled in before the partner can be activated (empty when ready)."""
-    missing = []
-    if integration.partner.event_source == "app":
+    return list(_missing_by_field(integration, pixel).values())
+
+
+def _missing_by_field(integration: Integration, pixel: Pixel | None) -> dict[str, str]:
+    """Form field → what it lacks. Partners we send no events to (cost-only ones such as
+    tiktokglobal_int) need no pixel, App ID or token: their Cost tab connects them."""
+    partner = integration.partner
+    if not partner.supports_events_api:
+        return {}
+    missing = {}
+    if partner.event_source == "app":
         if not TIKTOK_APP_ID.match(integration.tiktok_app_id or ""):
-            missing.append("a TikTok App ID")
+            missing["tiktok_app_id"] = "a TikTok App ID"
     elif pixel is None or not PIXEL_CODE.match(pixel.pixel_code or ""):
-        missing.append("a pixel ID")
-    if integration.partner.supports_events_api and (pixel is None or not pixel.access_token):
-        missing.append("an Events API access token")
+        missing["pixel_code"] = "a pixel ID"
+    if pixel is None or not pixel.access_token:
+        missing["access_token"] = "an Events API access token"  # noqa: S105 - a label
     return missing
 
 
@@ -116,12 +125,21 @@ def update_integration_settings(
             if changes:
                 pixel.save()
         changes.update(_assign(integration, settings, SETTINGS_FIELDS))
+        missing = _missing_by_field(integration, pixel) if is_active else {}
+        if missing and not integration.is_active:
+            raise ValidationError(
+                {"is_active": f"To activate, add {' and '.join(missing.values())} first."}
+            )
+        if missing:
+            # Already active: clearing what the partner needs would break forwarding silently.
+            raise ValidationError(
+                {
+                    field: f"The active partner needs {what}. Enter it, or switch "
+                    "“Activate partner” off first."
+                    for field, what in missing.items()
+                }
+            )
         if is_active and not integration.is_active:
-            missing = missing_for_activation(integration, pixel)
-            if missing:
-                raise ValidationError(
-                    {"is_active": f"To activate, add {' and '.join(missing)} first."}
-                )
             integration.activated_at = timezone.now()
         if is_active != integration.is_active:
             changes["is_active"] = (integration.is_active, is_active)
@@ -209,40 +227,6 @@ def default_mapping_rows(integration: Integration) -> list[tuple[MappingRow, boo
         )
         for default in PartnerDefaultMapping.objects.filter(partner=integration.partner)
     ]
-
-
-def load_default_mapping(integration: Integration, *, acting_user: AbstractBaseUser) -> int:
-    """Add the catalog's default rows that are not mapped yet: primary rows on, the rest
-    ("more events") off, ready to switch on. Returns how many rows were added."""
-    with transaction.atomic():
-        integration = Integration.objects.select_for_update().get(pk=integration.pk)
-        existing = set(integration.mappings.values_list("app_event_name", "partner_event_name"))
-        start = integration.mappings.count()
-        new_rows = [
-            row
-            for row, _ in default_mapping_rows(integration)
-            if (row.app_event_name, row.partner_event_name) not in existing
-        ]
-        EventMapping.objects.bulk_create(
-            [
-                EventMapping(integration=integration, sort_order=start + offset, **asdict(row))
-                for offset, row in enumerate(new_rows)
-            ]
-        )
-        if new_rows:
-            record_audit(
-                app=integration.app,
-                integration=integration,
-                acting_user=acting_user,
-                action="integration.default_mapping_loaded",
-                changes={
-                    "mapping": (
-                        None,
-                        [f"{row.app_event_name} → {row.partner_event_name}" for row in new_rows],
-                    )
-                },
-            )
-    return len(new_rows)
 
 
 def update_attribution_link(

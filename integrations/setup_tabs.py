@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, QueryDict
 
 from integrations import ad_revenue, configuration, cost_connections, grants, links
 from integrations.forms import (
@@ -89,7 +89,19 @@ class IntegrationTab(SetupTab):
     def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
         data = request.POST if request.method == "POST" else None
         can_settings = access.can(Action.CONFIGURE_INTEGRATION, integration)
-        can_postbacks = access.can(Action.CONFIGURE_POSTBACKS, integration)
+        # Cost-only partners take no events: no postback settings or mapping to bind or check.
+        can_postbacks = integration.partner.supports_events_api and access.can(
+            Action.CONFIGURE_POSTBACKS, integration
+        )
+        unsaved_notice = ""
+        if data is not None and can_postbacks and LOAD_DEFAULTS in data:
+            data, added = with_default_rows(data, integration)
+            unsaved_notice = (
+                f"Added {added} default rows to the table (the “more events” rows off). "
+                "Nothing is saved until you press Save integration."
+                if added
+                else "Every default row is already in the table."
+            )
         settings_form = IntegrationSettingsForm(
             data if can_settings else None,
             integration=integration,
@@ -142,11 +154,14 @@ class IntegrationTab(SetupTab):
             ),
             "last_test_event": last_test,
             "token_hint": settings_form.token_hint,
+            "unsaved_notice": unsaved_notice,
         }
 
     def save(
         self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
     ) -> str | None:
+        if context["unsaved_notice"]:
+            return None  # "Load default mapping" fills the table in; the user reviews and saves
         settings_form = context["settings_form"]
         postback_form = context["postback_form"]
         formset = context["mapping_formset"]
@@ -188,6 +203,41 @@ class IntegrationTab(SetupTab):
         """A failed save never echoes a typed token back into the page; say so next to it."""
         form = context["settings_form"]
         return form.is_bound and bool(form.data.get(form.add_prefix("access_token"), "").strip())
+
+
+LOAD_DEFAULTS = "load_default_mapping"
+
+
+def with_default_rows(data: QueryDict, integration: Integration) -> tuple[QueryDict, int]:
+    """The posted form with the catalog's default rows added to the mapping table where the
+    table lacks them, so everything else the user typed stays as typed."""
+    data = data.copy()
+    total_text = data.get("mapping-TOTAL_FORMS", "")
+    total = int(total_text) if total_text.isdigit() else 0
+    present = {
+        (
+            data.get(f"mapping-{index}-app_event_name", "").strip(),
+            data.get(f"mapping-{index}-partner_event_name", "").strip(),
+        )
+        for index in range(total)
+        if not data.get(f"mapping-{index}-DELETE")
+    }
+    added = 0
+    for row, _is_primary in configuration.default_mapping_rows(integration):
+        if (row.app_event_name, row.partner_event_name) in present:
+            continue
+        prefix = f"mapping-{total + added}-"
+        data[prefix + "app_event_name"] = row.app_event_name
+        data[prefix + "partner_event_name"] = row.partner_event_name
+        data[prefix + "users_from"] = row.users_from
+        data[prefix + "including"] = row.including
+        data[prefix + "conditions"] = json.dumps(row.conditions)
+        if row.is_enabled:
+            data[prefix + "is_enabled"] = "on"
+        added += 1
+    data["mapping-TOTAL_FORMS"] = str(total + added)
+    data.setdefault("mapping-INITIAL_FORMS", "0")
+    return data, added
 
 
 def _default_test_event(integration: Integration) -> str:

@@ -36,11 +36,6 @@ urlpatterns = [
         name="resume",
     ),
     path(
-        "apps/<str:app_id>/integrations/<int:integration_id>/mapping/defaults/",
-        views.load_default_mapping,
-        name="load-default-mapping",
-    ),
-    path(
         "apps/<str:app_id>/integrations/<int:integration_id>/cost/<int:connection_id>/pull/",
         views.cost_pull_now,
         name="cost-pull",

@@ -146,12 +146,17 @@ def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) 
     if not current.can_view(access, integration):
         raise PermissionDenied("Your role does not allow this tab.")
     context = current.bind(request, access, integration)
+    failed = False
     if request.method == "POST":
         message = current.save(request, access, integration, context)
         if message:
             messages.success(request, message)
             return redirect("integrations:setup", app_id, integration_id, current.key)
-        messages.error(request, "Nothing was saved. Fix the fields marked below.")
+        if context.get("unsaved_notice"):
+            messages.info(request, context["unsaved_notice"])
+        else:
+            failed = True
+            messages.error(request, "Nothing was saved. Fix the fields marked below.")
         if isinstance(current, setup_tabs.IntegrationTab) and current.token_was_dropped(context):
             context["token_dropped"] = True
     integration.refresh_from_db()
@@ -166,7 +171,7 @@ def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) 
             **setup_tabs.progress(integration, access, current),
             **context,
         },
-        status=400 if request.method == "POST" else 200,
+        status=400 if failed else 200,
     )
 
 
@@ -205,21 +210,6 @@ def resume_deliveries(request: HttpRequest, app_id: str, integration_id: int) ->
     if configuration.resume_deliveries(integration, acting_user=request.user):
         messages.success(request, "Deliveries resumed; waiting events are sent within a minute.")
     return redirect("integrations:setup", app_id, integration_id, "integration")
-
-
-@login_required
-@require_POST
-def load_default_mapping(request: HttpRequest, app_id: str, integration_id: int) -> HttpResponse:
-    access, integration = get_integration_for_user(
-        request.user, app_id, integration_id, need=Action.CONFIGURE_POSTBACKS
-    )
-    added = configuration.load_default_mapping(integration, acting_user=request.user)
-    if added:
-        messages.success(request, f"Loaded {added} default rows; the “more events” rows are off.")
-    else:
-        messages.info(request, "Every default row is already mapped.")
-    tab_url = reverse("integrations:setup", args=[app_id, integration_id, "integration"])
-    return redirect(f"{tab_url}#mapping")
 
 
 def _cost_connection_for(

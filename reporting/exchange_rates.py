@@ -51,6 +51,8 @@ class Rates:
             self._rates[currency].append(per_usd)
 
     def per_usd(self, currency: str, day: date) -> Decimal | None:
+        if currency == "USD":
+            return Decimal(1)  # rates are per USD: the table need not hold USD itself
         index = bisect.bisect_right(self._days.get(currency, []), day)
         return self._rates[currency][index - 1] if index else None
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
 from integrations.policy import Action, AppAccess
+from reporting import cost_report
 from reporting import raw_data_columns as columns
 from reporting.models import CostRecord
 
@@ -338,23 +339,8 @@ POSTBACK_COLUMNS = [
     ("TikTok Request ID", "response_request_id"),
     ("Test Event Code", "test_event_code"),
 ]
-COST_COLUMNS = [
-    ("Date", "stat_date"),
-    ("Media Source", "media_source"),
-    ("Advertiser ID", "advertiser_id"),
-    ("Campaign", "campaign"),
-    ("Campaign ID", "campaign_id"),
-    ("Adset", "adset"),
-    ("Adset ID", "adset_id"),
-    ("Ad", "ad"),
-    ("Ad ID", "ad_id"),
-    ("Country Code", "country_code"),
-    ("Currency", "currency"),
-    ("Cost", "spend"),
-    ("Impressions", "impressions"),
-    ("Clicks", "clicks"),
-    ("Reported Conversions", "reported_conversions"),
-]
+# The All Cost report's own columns, so both cost exports read alike.
+COST_COLUMNS = [(label, field) for field, label in cost_report.COLUMNS]
 
 
 def own_columns(kind: ReportKind) -> list[tuple[str, str]]:
@@ -362,19 +348,19 @@ def own_columns(kind: ReportKind) -> list[tuple[str, str]]:
 
 
 def pull_api_path(query: RawDataQuery) -> str | None:
-    """The Pull API report that returns exactly this page's rows, when there is one."""
+    """The Pull API report that returns exactly this page's rows, when there is one: the
+    non-organic reports need the sources named, and no report mixes organic with paid rows."""
     sources = set(query.media_sources)
     if query.kind.key not in ("installs", "in_app_events") or not sources:
         return None
-    suffix = "-retarget" if query.retargeting else ""
-    base = "installs" if query.kind.key == "installs" else "in_app_events"
+    installs = query.kind.key == "installs"
     if sources == {ORGANIC} and not query.retargeting:
-        return f"organic_{base}_report"
+        return "organic_installs_report" if installs else "organic_in_app_events_report"
     if ORGANIC in sources:
         return None
     if query.retargeting:
-        return "installs-retarget" if base == "installs" else "in-app-events-retarget"
-    return f"{base}_report{suffix}"
+        return "installs-retarget" if installs else "in-app-events-retarget"
+    return "installs_report" if installs else "in_app_events_report"
 
 
 def default_window(access: AppAccess) -> tuple[str, str]:

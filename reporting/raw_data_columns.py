@@ -167,12 +167,8 @@ def _click_details(prefix: str) -> dict[str, Source]:
     }
 
 
-INSTALL_SOURCES: dict[str, Source] = {
-    **_ATTRIBUTION,
-    **_click_details("touchpoint__"),
-    "install_time": ("time", "installed_at"),
-    "event_time": ("time", "installed_at"),
-    "event_name": ("const", "install"),
+# The device and user an install or an event carries.
+_DEVICE: dict[str, Source] = {
     "country_code": ("text", "country_code"),
     "ip": ("ip", "ip"),
     "appsflyer_id": ("text", "device_id"),
@@ -180,11 +176,20 @@ INSTALL_SOURCES: dict[str, Source] = {
     "idfa": ("text", "idfa"),
     "customer_user_id": ("text", "customer_user_id"),
     "idfv": ("text", "idfv"),
-    "os_version": ("text", "os_version"),
-    "app_version": ("text", "app_version"),
     "is_retargeting": ("bool", "is_reengagement"),
     "is_primary_attribution": ("const", "true"),
     "user_agent": ("text", "user_agent"),
+}
+
+INSTALL_SOURCES: dict[str, Source] = {
+    **_ATTRIBUTION,
+    **_click_details("touchpoint__"),
+    **_DEVICE,
+    "install_time": ("time", "installed_at"),
+    "event_time": ("time", "installed_at"),
+    "event_name": ("const", "install"),
+    "os_version": ("text", "os_version"),
+    "app_version": ("text", "app_version"),
     "gp_referrer": ("text", "play_referrer"),
     "conversion_type": ("const", "install"),
 }
@@ -192,6 +197,7 @@ INSTALL_SOURCES: dict[str, Source] = {
 EVENT_SOURCES: dict[str, Source] = {
     **_ATTRIBUTION,
     **_click_details("install__touchpoint__"),
+    **_DEVICE,
     "install_time": ("time", "install__installed_at"),
     "event_time": ("time", "event_time"),
     "event_name": ("text", "event_name"),
@@ -199,18 +205,8 @@ EVENT_SOURCES: dict[str, Source] = {
     "event_revenue": ("revenue", ""),
     "event_revenue_currency": ("revenue_currency", ""),
     "event_revenue_usd": ("revenue_usd", ""),
-    "country_code": ("text", "country_code"),
-    "ip": ("ip", "ip"),
-    "appsflyer_id": ("text", "device_id"),
-    "advertising_id": ("text", "gaid"),
-    "idfa": ("text", "idfa"),
-    "customer_user_id": ("text", "customer_user_id"),
-    "idfv": ("text", "idfv"),
     "os_version": ("text", "install__os_version"),
     "app_version": ("text", "install__app_version"),
-    "is_retargeting": ("bool", "is_reengagement"),
-    "is_primary_attribution": ("const", "true"),
-    "user_agent": ("text", "user_agent"),
     "event_id": ("text", "event_id"),
 }
 

@@ -11,6 +11,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from events.models import ORGANIC, InAppEvent, Install
+from integrations.models import Integration
 from integrations.policy import Action, AppAccess
 from reporting import raw_data, raw_data_csv
 from reporting.models import ExportJob
@@ -30,15 +31,15 @@ def allowed_kinds(access: AppAccess) -> list[raw_data.ReportKind]:
 
 
 def media_source_choices(access: AppAccess) -> list[str]:
-    """Sources with installs or events in the app, organic included; partners see their own."""
+    """Organic, the app's partners, and every source its installs and events came from."""
     if access.media_source is not None:
         return [access.media_source]
     seen = set(
-        Install.objects.filter(app=access.app).values_list("media_source", flat=True).distinct()
+        Integration.objects.filter(app=access.app).values_list("partner__media_source", flat=True)
     )
-    seen |= set(
-        InAppEvent.objects.filter(app=access.app).values_list("media_source", flat=True).distinct()
-    )
+    for model in (Install, InAppEvent):
+        rows = model.objects.filter(app=access.app).order_by()
+        seen |= set(rows.values_list("media_source", flat=True).distinct())
     return sorted(seen | {ORGANIC})
 
 

@@ -1,7 +1,6 @@
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -75,7 +74,10 @@ def raw_data_report(request: HttpRequest, app_id: str) -> HttpResponse:
     """Raw-data reports: filters, a preview with the total count, and the exports."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
     context = raw_data_page.build_context(
-        access, request.GET, user_id=request.user.pk, api_base=settings.PUBLIC_BASE_URL
+        access,
+        request.GET,
+        user_id=request.user.pk,
+        api_base=request.build_absolute_uri("/").rstrip("/"),
     )
     status = 400 if context.get("error") else 200
     return render(request, "reporting/raw_data.html", {"app": access.app, **context}, status=status)

@@ -60,36 +60,36 @@ def _subtract(kind: str) -> str:
     )
 
 
-ROLLUP_COLUMNS = f"app_id, day, key_hash, {ATTRIBUTION}, currency, installs, revenue"
+def _relevant_change(kind: str) -> str:
+    """True when an UPDATE changed a column the rollup reads. Updates that change nothing of it
+    (Django's SET NULL of install_id or touchpoint_id while it deletes an app) must not write:
+    re-adding rows of an app being deleted would break the foreign key at commit."""
+    own = "installed_at" if kind == "installs" else "event_time, revenue, currency"
+    columns = [c.strip() for c in f"app_id, is_reengagement, {own}, {ATTRIBUTION}".split(",")]
+    old = ", ".join(f"o.{c}" for c in columns)
+    new = ", ".join(f"n.{c}" for c in columns)
+    return (
+        "EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id "
+        f"WHERE ({old}) IS DISTINCT FROM ({new}))"
+    )
 
 
 def _function(kind: str) -> str:
-    delta = (
-        f"SELECT app_id, day, key_hash, {ATTRIBUTION}, currency, "
-        "sum(installs) AS installs, sum(revenue) AS revenue FROM ("
-        f"SELECT * FROM ({_select('new_rows', 'r', kind)}) AS n({ROLLUP_COLUMNS}) UNION ALL "
-        f"SELECT app_id, day, key_hash, {ATTRIBUTION}, currency, -installs, -revenue "
-        f"FROM ({_select('old_rows', 'r', kind)}) AS o({ROLLUP_COLUMNS})) AS u "
-        f"GROUP BY app_id, day, key_hash, {ATTRIBUTION}, currency "
-        "HAVING sum(installs) <> 0 OR sum(revenue) <> 0 ORDER BY 1, 2, 3"
-    )
-    net = (
-        f"INSERT INTO reporting_attributionday ({ROLLUP_COLUMNS}) {delta} "
-        "ON CONFLICT (app_id, day, key_hash) DO UPDATE SET "
-        "installs = reporting_attributionday.installs + EXCLUDED.installs, "
-        "revenue = reporting_attributionday.revenue + EXCLUDED.revenue"
-    )
     return f"""
 CREATE OR REPLACE FUNCTION reporting_attribution_day_{kind}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_upsert('new_rows', kind)};
-    ELSIF TG_OP = 'DELETE' THEN
+    IF TG_OP = 'UPDATE' THEN
+        -- Nested: old_rows exists only for UPDATE and DELETE, so INSERT must not plan this.
+        IF NOT {_relevant_change(kind)} THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
         {_subtract(kind)};
-    ELSE
-        -- An UPDATE: only the net change, so one that moves nothing writes nothing.
-        {net};
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        {_upsert('new_rows', kind)};
     END IF;
     RETURN NULL;
 END $$;

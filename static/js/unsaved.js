@@ -10,6 +10,8 @@
     if (note) note.hidden = false;
   }
   forms.forEach(function (form) {
+    // A page re-shown with changes not yet saved (e.g. default rows just loaded) starts dirty.
+    if (form.hasAttribute("data-start-dirty")) markDirty();
     form.addEventListener("input", markDirty);
     form.addEventListener("change", markDirty);
     form.addEventListener("submit", function () { submitting = true; });

@@ -137,3 +137,21 @@ def test_conditions_are_edited_as_rows_and_saved(marketer_page, app):
     page.get_by_role("button", name="Save integration").click()
     expect(page.get_by_role("status").first).to_contain_text("Integration saved.")
     assert integration.mappings.get().conditions == [{"field": "plan", "op": "eq", "value": "pro"}]
+
+
+def test_load_default_mapping_keeps_what_the_marketer_typed(page, app, marketer):
+    integration = factories.make_integration(app)
+    log_in(page, marketer.username, factories.PASSWORD)
+    page.goto(f"/apps/{app.app_id}/integrations/{integration.pk}/integration/")
+    page.get_by_label("Pixel ID").fill(PIXEL)
+    page.get_by_role("checkbox", name="Limit TikTok's use of personal information (CCPA)").check()
+    page.get_by_role("button", name="Load default mapping").click()
+
+    expect(page.get_by_text("Nothing is saved until you press Save integration.")).to_be_visible()
+    expect(page.get_by_label("Pixel ID")).to_have_value(PIXEL)
+    expect(
+        page.get_by_role("checkbox", name="Limit TikTok's use of personal information (CCPA)")
+    ).to_be_checked()
+    expect(page.locator("tr.mapping-row")).to_have_count(14)
+    expect(page.locator("#unsaved-note")).to_be_visible()
+    assert not integration.mappings.exists()

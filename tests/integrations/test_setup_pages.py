@@ -180,20 +180,9 @@ def test_a_partner_granted_configure_integration_edits_settings_but_not_the_mapp
     integration.refresh_from_db()
     assert integration.ccpa_limited_data_use
     assert list(integration.mappings.values_list("app_event_name", flat=True)) == ["sign_up"]
-    defaults = reverse(
-        "integrations:load-default-mapping", args=[integration.app.app_id, integration.pk]
-    )
-    assert client.post(defaults).status_code == 403
-
-
-def test_load_default_mapping_button(client, integration, marketer):
-    client.force_login(marketer)
-    url = reverse(
-        "integrations:load-default-mapping", args=[integration.app.app_id, integration.pk]
-    )
-    response = client.post(url, follow=True)
-    assert "Loaded 14 default rows" in response.content.decode()
-    assert integration.mappings.filter(is_enabled=True).count() == 7
+    # "Load default mapping" is not theirs either: the press saves their settings, no rows.
+    client.post(tab_url(integration, "integration"), settings_post(load_default_mapping="1"))
+    assert list(integration.mappings.values_list("app_event_name", flat=True)) == ["sign_up"]
 
 
 def test_permissions_tab_saves_grants(client, integration, admin_user, partner_user):

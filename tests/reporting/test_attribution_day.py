@@ -172,3 +172,23 @@ def test_the_overview_from_the_rollup_equals_the_overview_from_raw_rows(ny_app, 
     assert figures(from_rollup) == figures(from_raw)
     assert [d.installs for d in from_rollup.days] == [d.installs for d in from_raw.days]
     assert from_rollup.totals.installs > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_an_app_with_events_of_its_installs_commits():
+    """Django sets events' install_id to NULL before deleting them; that UPDATE changes nothing
+    the rollup reads, so it must not re-add rows of the app being deleted (the foreign key is
+    checked at commit, which only a real transaction reaches)."""
+    app = factories.make_app()
+    install = factories.make_install(app, campaign_id="c1", installed_at=at("2026-03-02T03:00:00"))
+    factories.make_event(
+        app,
+        install=install,
+        event_time=at("2026-03-02T04:00:00"),
+        revenue=Decimal("5"),
+        currency="USD",
+    )
+    assert AttributionDay.objects.filter(app=app).exists()
+    app.delete()  # autocommit: the commit (and its deferred checks) happens here
+    assert not AttributionDay.objects.exists()
+    assert not InAppEvent.objects.exists()

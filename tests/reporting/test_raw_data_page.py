@@ -205,3 +205,35 @@ def test_anonymous_visitors_are_sent_to_log_in(client, app):
     response = _page(client, app)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+REPORTS = ["installs", "in_app_events", "touchpoints", "postbacks", "cost"]
+# persona → report → (page status, export status)
+ACCESS = {
+    "admin_user": dict.fromkeys(REPORTS, (200, 200)),
+    "marketer": dict.fromkeys(REPORTS, (200, 200)),
+    "analyst": dict.fromkeys(REPORTS, (200, 200)),
+    # TikTok with the in-app events grant: its own rows of the report kinds it was granted.
+    "partner_user": {
+        "installs": (200, 200),
+        "in_app_events": (200, 200),
+        "touchpoints": (200, 200),
+        "postbacks": (400, 403),
+        "cost": (400, 403),
+    },
+    "outsider": dict.fromkeys(REPORTS, (404, 404)),
+}
+
+
+@pytest.mark.parametrize("report", REPORTS)
+@pytest.mark.parametrize("persona", list(ACCESS))
+def test_each_role_against_each_report(request, client, app, traffic, persona, report):
+    if persona == "partner_user":
+        factories.grant(app, "tiktokweb_int", can_view_in_app_events=True)
+    client.force_login(request.getfixturevalue(persona))
+    page_status, export_status = ACCESS[persona][report]
+    assert _page(client, app, report=report, **WINDOW).status_code == page_status
+    export = client.get(
+        reverse("reporting:raw-data-export", args=[app.app_id]), {"report": report, **WINDOW}
+    )
+    assert export.status_code == export_status
