@@ -171,9 +171,9 @@ def start_server(database_url: str, workers: int) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{PORT}/api/schema/", timeout=1)
+            requests.get(f"http://127.0.0.1:{PORT}/api/schema/", timeout=10)
             return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # the first request warms it up
             time.sleep(0.2)
     server.terminate()
     raise SystemExit("gunicorn did not start")
