@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, screenshot
 
 
 def test_an_analyst_filters_previews_exports_and_pulls_the_same_file(
@@ -41,6 +41,7 @@ def test_an_analyst_filters_previews_exports_and_pulls_the_same_file(
     expect(preview).to_contain_text("E.C.P.browser")
     expect(preview).to_contain_text("42.5")
     expect(preview).not_to_contain_text("organic")
+    screenshot(page, "raw-data-preview")
 
     with page.expect_download() as download_info:
         page.locator("#export-csv").click()
