@@ -17,6 +17,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
+from integrations.models import App
 from integrations.policy import Action, AppAccess
 from reporting import cost_report
 from reporting import raw_data_columns as columns
@@ -101,7 +102,8 @@ KINDS: dict[str, ReportKind] = {
     ]
 }
 
-# Pull API report names → (our report kind, organic: True only organic / False none / None all).
+# Pull API report names → (our report kind, organic rows: True only them / False none of them,
+# re-engagements only).
 PULL_API_REPORTS: dict[str, tuple[str, bool | None, bool]] = {
     "installs_report": ("installs", False, False),
     "organic_installs_report": ("installs", True, False),
@@ -134,7 +136,7 @@ class RawDataQuery:
     params: dict[str, str] = field(default_factory=dict)  # canonical, for links and the API URL
 
     @property
-    def app(self):
+    def app(self) -> App:
         return self.access.app
 
     @property
@@ -177,7 +179,7 @@ def _moment(text: str, tz: ZoneInfo, name: str, *, end: bool) -> tuple[datetime,
     return moment, text.strip()
 
 
-def _names(text: str) -> tuple[str, ...]:
+def split_names(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
 
 
@@ -210,15 +212,15 @@ def parse_query(
             f"The window from {date_from} to {date_to} is longer than {kind.max_days} days, the "
             f"most one {kind.label.lower()} report covers. Split it into shorter windows."
         )
-    media_sources = _names(params.get("media_source", ""))
+    media_sources = split_names(params.get("media_source", ""))
     if access.media_source is not None:
         others = [source for source in media_sources if source != access.media_source]
         if others or organic:
             raise BadQuery(f"Your access covers only {access.media_source} rows.")
-    event_names = _names(params.get("event_name", ""))
+    event_names = split_names(params.get("event_name", ""))
     if event_names and kind.event_name_field is None:
         raise BadQuery(f"'event_name' does not apply to the {kind.label.lower()} report.")
-    additional = _names(params.get("additional_fields", ""))
+    additional = split_names(params.get("additional_fields", ""))
     unknown = [name for name in additional if name not in columns.ADDITIONAL_HEADERS]
     if unknown:
         raise BadQuery(f"Unknown additional_fields: {', '.join(unknown)}.")

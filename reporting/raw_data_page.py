@@ -55,8 +55,8 @@ def build_context(
     context: dict[str, Any] = {
         "kinds": kinds,
         "values": {**params, "report": kind_key},
-        "selected_sources": set(raw_data._names(params.get("media_source", ""))),
-        "selected_fields": set(raw_data._names(params.get("additional_fields", ""))),
+        "selected_sources": set(raw_data.split_names(params.get("media_source", ""))),
+        "selected_fields": set(raw_data.split_names(params.get("additional_fields", ""))),
         "media_sources": media_source_choices(access),
         "additional_columns": ADDITIONAL_COLUMNS,
         "timezone": params.get("timezone") or access.app.timezone,
