@@ -65,3 +65,26 @@ class Rates:
             return None
         # To the stored precision, so sums do not depend on the order they are added in.
         return (amount / source * target).quantize(PRECISION)
+
+
+class RateBook:
+    """The same lookup as Rates.per_usd, for readers that cannot name their currencies and
+    dates up front (raw-data exports): each currency's rates load on first use."""
+
+    def __init__(self) -> None:
+        self._days: dict[str, list[date]] = {}
+        self._rates: dict[str, list[Decimal]] = {}
+
+    def per_usd(self, currency: str, day: date) -> Decimal | None:
+        if currency == "USD":
+            return Decimal(1)
+        if currency not in self._days:
+            known = list(
+                ExchangeRate.objects.filter(currency=currency)
+                .order_by("day")
+                .values_list("day", "per_usd")
+            )
+            self._days[currency] = [row[0] for row in known]
+            self._rates[currency] = [row[1] for row in known]
+        index = bisect.bisect_right(self._days[currency], day) - 1
+        return self._rates[currency][index] if index >= 0 else None

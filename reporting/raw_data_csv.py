@@ -10,7 +10,6 @@ formula. tests/reporting/test_raw_data_export.py holds them to it.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import json
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, NullIf, TruncDate
 
 from reporting import raw_data_columns as columns
+from reporting.exchange_rates import RateBook
 from reporting.models import ExchangeRate
 from reporting.raw_data import RawDataQuery, column_sources, headers, own_columns, report_rows
 
@@ -181,29 +181,6 @@ def _jsonb_order(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonb_order(item) for item in value]
     return value
-
-
-class RateBook:
-    """USD rates by currency and day: the latest rate on or before the day (the admin's table
-    need not have every day). USD is always 1."""
-
-    def __init__(self) -> None:
-        self._days: dict[str, list[date]] = {}
-        self._rates: dict[str, list[Decimal]] = {}
-
-    def per_usd(self, currency: str, day: date) -> Decimal | None:
-        if currency == "USD":
-            return Decimal(1)
-        if currency not in self._days:
-            known = list(
-                ExchangeRate.objects.filter(currency=currency)
-                .order_by("day")
-                .values_list("day", "per_usd")
-            )
-            self._days[currency] = [row[0] for row in known]
-            self._rates[currency] = [row[1] for row in known]
-        index = bisect.bisect_right(self._days[currency], day) - 1
-        return self._rates[currency][index] if index >= 0 else None
 
 
 def _revenue_cells(
