@@ -218,3 +218,19 @@ def test_retargeting_reports_hold_re_engagements(client, app, analyst):
     assert [row["Is Retargeting"] for row in first] == ["false"]
     assert [row["Is Retargeting"] for row in again] == ["true"]
     assert also_again == again
+
+
+PULL_ACCESS = {
+    "admin_user": (200, 200),
+    "marketer": (200, 200),
+    "analyst": (200, 200),
+    "outsider": (404, 404),
+}
+
+
+@pytest.mark.parametrize("persona", list(PULL_ACCESS))
+def test_each_role_against_the_pull_api(request, client, app, traffic, persona):
+    token = _token_for(request.getfixturevalue(persona))
+    installs, events = PULL_ACCESS[persona]
+    assert _pull(client, app, "installs_report", token).status_code == installs
+    assert _pull(client, app, "in_app_events_report", token).status_code == events
