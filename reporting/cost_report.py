@@ -75,13 +75,19 @@ class CostFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end:
-            if end < start:
-                self.add_error("date_to", "The end date is before the start date.")
-            elif (end - start).days + 1 > MAX_SPAN_DAYS:
-                self.add_error("date_to", f"Choose at most {MAX_SPAN_DAYS} days.")
+        check_date_range(self, cleaned)
         return cleaned
+
+
+def check_date_range(form: forms.Form, cleaned: dict[str, Any]) -> None:
+    """`date_from`…`date_to`, both inclusive: in order and at most MAX_SPAN_DAYS long. Shared
+    by the report forms that pick whole days (All Cost, Overview)."""
+    start, end = cleaned.get("date_from"), cleaned.get("date_to")
+    if start and end:
+        if end < start:
+            form.add_error("date_to", "The end date is before the start date.")
+        elif (end - start).days + 1 > MAX_SPAN_DAYS:
+            form.add_error("date_to", f"Choose at most {MAX_SPAN_DAYS} days.")
 
 
 def filtered_costs(access: AppAccess, filters: dict[str, Any]) -> QuerySet[CostRecord]:

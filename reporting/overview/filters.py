@@ -16,9 +16,9 @@ from django.utils import timezone
 from events.models import ORGANIC
 from integrations.models import Partner
 from integrations.policy import AppAccess
+from reporting.cost_report import check_date_range
 from reporting.models import CostRecord
 
-MAX_SPAN_DAYS = 366
 # Web campaigns' cost is pulled through the "web cost" partner, but their clicks are attributed
 # to the web partner: the same TikTok campaigns, so the overview shows them on one row.
 COST_MEDIA_SOURCES = {"tiktokglobal_int": "tiktokweb_int"}
@@ -88,12 +88,7 @@ class OverviewFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end:
-            if end < start:
-                self.add_error("date_to", "The end date is before the start date.")
-            elif (end - start).days + 1 > MAX_SPAN_DAYS:
-                self.add_error("date_to", f"Choose at most {MAX_SPAN_DAYS} days.")
+        check_date_range(self, cleaned)
         if cleaned.get("adset_id") and not cleaned.get("campaign_id"):
             self.add_error(None, "An ad set is chosen within a campaign.")
         return cleaned
