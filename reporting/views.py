@@ -1,6 +1,5 @@
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -25,14 +24,9 @@ from reporting import (
 )
 from reporting import overview as overview_report
 from reporting.api_tokens import create_api_token, revoke_api_token
+from reporting.forms import ApiTokenForm
 from reporting.models import ApiToken, ExportJob
 from reporting.overview import chart as overview_chart
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100, label="Name", help_text="What the token is for, e.g. Airbyte or a notebook."
-    )
 
 
 @login_required
