@@ -132,7 +132,8 @@ def update_integration_settings(
         errors["tiktok_app_id"] = "A TikTok App ID is a number, e.g. 7301234567890123456."
     if errors:
         raise ValidationError(errors)
-    settings = {**settings, "tiktok_app_id": tiktok_app_id}
+    if "tiktok_app_id" in settings:  # absent when the form does not show it: keep the stored one
+        settings = {**settings, "tiktok_app_id": tiktok_app_id}
 
     with transaction.atomic():
         integration = Integration.objects.select_for_update().get(pk=integration.pk)
