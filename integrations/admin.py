@@ -11,7 +11,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from integrations import models
-from integrations.configuration import missing_for_activation, resume_deliveries
+from integrations.configuration import activation_errors, resume_deliveries
 from integrations.mapping_rules import MappingRow, check_rows
 from integrations.secrets import Secret, SecretInput
 from integrations.services import give_api_key, record_audit
@@ -196,8 +196,39 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+PIXEL_FIELDS = ("pixel_code", "access_token")
+
+
+class PixelInlineFormSet(forms.BaseInlineFormSet):
+    """The pixel as typed, checked against the integration as typed. The integration's own
+    form sees only the stored pixel: clearing or deleting the pixel of an active integration
+    here would pass it, and typing the pixel while activating would fail it."""
+
+    def clean(self) -> None:
+        super().clean()
+        integration = self.instance  # the main form has already put the typed values on it
+        if not integration.is_active or any(form.errors for form in self.forms):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not self._should_delete_form(f)]
+        pixel = kept[0].instance if kept else None  # a valid form's instance holds its values
+        was_active = bool(
+            integration.pk
+            and models.Integration.objects.filter(pk=integration.pk, is_active=True).exists()
+        )
+        errors = activation_errors(integration, pixel, was_active=was_active, fields=PIXEL_FIELDS)
+        elsewhere = []
+        for field, message in errors.items():
+            if kept and field in kept[0].fields:
+                kept[0].add_error(field, message)
+            else:
+                elsewhere.append(message)
+        if elsewhere:
+            raise forms.ValidationError(elsewhere)
+
+
 class PixelInline(admin.StackedInline):
     model = models.Pixel
+    formset = PixelInlineFormSet
 
     class form(SecretReplaceForm):  # noqa: N801 - Django looks the form up by this name
         secret_fields = ("access_token",)
@@ -214,14 +245,16 @@ class IntegrationAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if cleaned.get("is_active") and self.instance.pk:
+        if cleaned.get("is_active"):
             candidate = copy(self.instance)
             for name, value in cleaned.items():
                 setattr(candidate, name, value)
-            pixel = models.Pixel.objects.filter(integration=self.instance).first()
-            missing = missing_for_activation(candidate, pixel)
-            if missing:
-                self.add_error("is_active", f"To activate, add {' and '.join(missing)} first.")
+            # The pixel's fields are checked by PixelInlineFormSet, which sees what was typed.
+            errors = activation_errors(
+                candidate, None, was_active=self.instance.is_active, fields=("tiktok_app_id",)
+            )
+            for field, message in errors.items():
+                self.add_error(field, message)
         return cleaned
 
 
@@ -267,6 +300,19 @@ class PixelAdmin(AuditedIntegrationAdmin):
         class Meta:
             model = models.Pixel
             fields = ["integration", "pixel_code", "access_token"]
+
+        def clean(self) -> dict[str, Any]:
+            cleaned = super().clean()
+            integration = cleaned.get("integration")
+            if integration is None or not integration.is_active or self.errors:
+                return cleaned
+            pixel = copy(self.instance)
+            pixel.pixel_code = cleaned.get("pixel_code") or ""
+            pixel.access_token = cleaned.get("access_token") or ""
+            errors = activation_errors(integration, pixel, was_active=True, fields=PIXEL_FIELDS)
+            for field, message in errors.items():
+                self.add_error(field, message)
+            return cleaned
 
     @admin.display(description="Access token")
     def token_hint(self, obj: models.Pixel) -> str:

@@ -83,6 +83,31 @@ def _missing_by_field(integration: Integration, pixel: Pixel | None) -> dict[str
     return missing
 
 
+def activation_errors(
+    integration: Integration,
+    pixel: Pixel | None,
+    *,
+    was_active: bool,
+    fields: tuple[str, ...] | None = None,
+) -> dict[str, str]:
+    """Form field → error for an integration that is to be saved active (empty when it may).
+    `fields` limits the check to the fields one form edits, e.g. the admin's Pixel inline."""
+    missing = {
+        field: what
+        for field, what in _missing_by_field(integration, pixel).items()
+        if fields is None or field in fields
+    }
+    if not missing:
+        return {}
+    if not was_active:
+        return {"is_active": f"To activate, add {' and '.join(missing.values())} first."}
+    # Already active: clearing what the partner needs would break forwarding silently.
+    return {
+        field: f"The active partner needs {what}. Enter it, or switch “Activate partner” off first."
+        for field, what in missing.items()
+    }
+
+
 def update_integration_settings(
     integration: Integration,
     *,
@@ -107,7 +132,8 @@ def update_integration_settings(
         errors["tiktok_app_id"] = "A TikTok App ID is a number, e.g. 7301234567890123456."
     if errors:
         raise ValidationError(errors)
-    settings = {**settings, "tiktok_app_id": tiktok_app_id}
+    if "tiktok_app_id" in settings:  # absent when the form does not show it: keep the stored one
+        settings = {**settings, "tiktok_app_id": tiktok_app_id}
 
     with transaction.atomic():
         integration = Integration.objects.select_for_update().get(pk=integration.pk)
@@ -125,20 +151,10 @@ def update_integration_settings(
             if changes:
                 pixel.save()
         changes.update(_assign(integration, settings, SETTINGS_FIELDS))
-        missing = _missing_by_field(integration, pixel) if is_active else {}
-        if missing and not integration.is_active:
-            raise ValidationError(
-                {"is_active": f"To activate, add {' and '.join(missing.values())} first."}
-            )
-        if missing:
-            # Already active: clearing what the partner needs would break forwarding silently.
-            raise ValidationError(
-                {
-                    field: f"The active partner needs {what}. Enter it, or switch "
-                    "“Activate partner” off first."
-                    for field, what in missing.items()
-                }
-            )
+        if is_active:
+            errors = activation_errors(integration, pixel, was_active=integration.is_active)
+            if errors:
+                raise ValidationError(errors)
         if is_active and not integration.is_active:
             integration.activated_at = timezone.now()
         if is_active != integration.is_active:

@@ -90,8 +90,11 @@ class IntegrationSettingsForm(forms.Form):
         if not partner.supports_install_postbacks and "install_postbacks" in self.fields:
             del self.fields["install_postbacks"]
         if not partner.supports_events_api:
-            for name in ("pixel_code", "access_token", "ccpa_limited_data_use"):
-                self.fields.pop(name, None)
+            # The page shows these in its Events API section, which such partners lack; a field
+            # the page does not show must not be bound, or saving would blank what it holds.
+            for name in list(self.fields):
+                if name != "is_active":
+                    del self.fields[name]
 
     @staticmethod
     def initial_for(integration: Integration) -> dict[str, Any]:

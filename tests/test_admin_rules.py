@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from integrations.models import AuditEntry, EventMapping, Integration
+from integrations.models import AuditEntry, EventMapping, Integration, Pixel
 from tests import factories
 
 TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
@@ -98,3 +98,74 @@ def test_an_admin_change_to_a_mapping_is_in_the_history(staff_client, app):
     assert not EventMapping.objects.get(pk=mapping.pk).is_enabled
     entry = AuditEntry.objects.get(integration=integration, action="admin.changed")
     assert entry.changes["is_enabled"] == [True, False]
+
+
+PIXEL = "CQ8RT3JC77U4D5MLS2A0"
+
+
+def _active_web_integration(app):
+    integration = factories.make_integration(app, is_active=True)
+    factories.make_pixel(integration, pixel_code=PIXEL, access_token=TOKEN)
+    return integration
+
+
+def test_clearing_the_pixel_of_an_active_integration_in_its_inline_is_refused(staff_client, app):
+    integration = _active_web_integration(app)
+    response = change(staff_client, "integration", integration, **{"pixel-0-pixel_code": ""})
+    assert response.status_code == 200
+    assert "The active partner needs a pixel ID" in response.content.decode()
+    assert Pixel.objects.get(integration=integration).pixel_code == PIXEL
+
+
+def test_deleting_the_pixel_of_an_active_integration_in_its_inline_is_refused(staff_client, app):
+    integration = _active_web_integration(app)
+    response = change(staff_client, "integration", integration, **{"pixel-0-DELETE": "on"})
+    assert response.status_code == 200
+    assert "The active partner needs a pixel ID" in response.content.decode()
+    assert Pixel.objects.filter(integration=integration).exists()
+
+
+def test_switching_off_and_clearing_the_pixel_in_the_inline_is_allowed(staff_client, app):
+    integration = _active_web_integration(app)
+    response = change(
+        staff_client, "integration", integration, is_active=None, **{"pixel-0-pixel_code": ""}
+    )
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert not integration.is_active
+    assert Pixel.objects.get(integration=integration).pixel_code == ""
+
+
+def test_activating_with_the_pixel_typed_in_the_inline_is_allowed(staff_client, app):
+    integration = factories.make_integration(app)
+    factories.make_pixel(integration, pixel_code="", access_token=TOKEN)
+    response = change(
+        staff_client, "integration", integration, is_active="on", **{"pixel-0-pixel_code": PIXEL}
+    )
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.is_active
+
+
+def test_clearing_the_pixel_of_an_active_integration_on_the_pixel_page_is_refused(
+    staff_client, app
+):
+    integration = _active_web_integration(app)
+    pixel = Pixel.objects.get(integration=integration)
+    response = change(staff_client, "pixel", pixel, pixel_code="")
+    assert response.status_code == 200
+    assert "The active partner needs a pixel ID" in response.content.decode()
+    pixel.refresh_from_db()
+    assert pixel.pixel_code == PIXEL
+
+
+def test_clearing_the_app_id_of_an_active_app_integration_is_refused(staff_client, app):
+    integration = factories.make_integration(
+        app, "bytedanceglobal_int", is_active=True, tiktok_app_id="7301234567890123456"
+    )
+    factories.make_pixel(integration, pixel_code="", access_token=TOKEN)
+    response = change(staff_client, "integration", integration, tiktok_app_id="")
+    assert response.status_code == 200
+    assert "The active partner needs a TikTok App ID" in response.content.decode()
+    integration.refresh_from_db()
+    assert integration.tiktok_app_id == "7301234567890123456"

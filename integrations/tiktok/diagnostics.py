@@ -39,7 +39,11 @@ def send_test_event(
     integration's history. Never raises for TikTok's answers: the page shows them."""
     pixel = Pixel.objects.filter(integration=integration).first()
     missing = missing_for_activation(integration, pixel)
-    if missing:
+    if not integration.partner.supports_events_api:
+        # Such partners (cost only) need nothing to activate, so `missing` is empty for them too.
+        message = f"{integration.partner.name} does not take events, so there is nothing to test."
+        outcome = TestEventOutcome(ok=False, message=message)
+    elif missing:
         outcome = TestEventOutcome(ok=False, message=f"Add {' and '.join(missing)} first.")
     else:
         partner_event = PartnerEvent.objects.filter(

@@ -16,7 +16,7 @@
     form.addEventListener("change", markDirty);
     form.addEventListener("submit", function () { submitting = true; });
   });
-  // Buttons that submit another form (e.g. "Load default mapping") leave the page on purpose.
+  // Buttons outside the form they submit (e.g. the Cost tab's "Save cost") leave on purpose.
   document.querySelectorAll("button[form]").forEach(function (button) {
     button.addEventListener("click", function () { submitting = true; });
   });

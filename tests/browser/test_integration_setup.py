@@ -155,3 +155,14 @@ def test_load_default_mapping_keeps_what_the_marketer_typed(page, app, marketer)
     expect(page.locator("tr.mapping-row")).to_have_count(14)
     expect(page.locator("#unsaved-note")).to_be_visible()
     assert not integration.mappings.exists()
+
+
+def test_enter_in_a_field_saves_instead_of_loading_the_default_mapping(marketer_page, app):
+    integration = factories.make_integration(app)
+    page = marketer_page
+    page.goto(f"/apps/{app.app_id}/integrations/{integration.pk}/integration/")
+    page.get_by_label("Pixel ID").fill(PIXEL)
+    page.get_by_label("Pixel ID").press("Enter")
+    expect(page.get_by_role("status").first).to_contain_text("Integration saved.")
+    assert Pixel.objects.get(integration=integration).pixel_code == PIXEL
+    assert not integration.mappings.exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from integrations.models import AuditEntry, Pixel
+from integrations.models import AuditEntry, Partner, Pixel
 from tests import factories
 from tests.integrations.test_setup_pages import settings_post
 
@@ -30,6 +30,33 @@ def test_a_cost_only_partner_activates_from_the_integration_tab(client, app, mar
     integration.refresh_from_db()
     assert integration.is_active and integration.activated_at is not None
     assert AuditEntry.objects.filter(integration=integration).exists()
+
+
+def test_an_app_partner_without_the_events_api_keeps_its_hidden_settings(client, app, marketer):
+    """Partners are rows: an app partner that only reports cost shows no Events API section,
+    so saving its tab must leave the App ID and view-through it cannot show alone."""
+    Partner.objects.create(
+        media_source="tiktokappcost_int",
+        name="TikTok app cost",
+        event_source="app",
+        supports_app=True,
+        supports_cost=True,
+        supports_view_through=True,
+        supports_install_postbacks=True,
+    )
+    integration = factories.make_integration(
+        app, "tiktokappcost_int", tiktok_app_id="7301234567890123456", view_through_enabled=True
+    )
+    client.force_login(marketer)
+    assert "TikTok App ID" not in client.get(tab_url(integration)).content.decode()
+    response = client.post(tab_url(integration), {"settings-is_active": "on"})
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.is_active
+    assert integration.tiktok_app_id == "7301234567890123456"
+    assert integration.view_through_enabled
+    entry = AuditEntry.objects.get(integration=integration)
+    assert set(entry.changes) == {"is_active"}
 
 
 def _active_web_integration(app):

@@ -80,6 +80,14 @@ def test_without_credentials_nothing_is_sent(app, marketer, tiktok_sandbox):
     assert not ReceivedRequest.objects.exists()
 
 
+def test_a_partner_without_the_events_api_sends_no_test_event(app, marketer, tiktok_sandbox):
+    integration = factories.make_integration(app, "tiktokglobal_int", is_active=True)
+    outcome = send(integration, marketer)
+    assert not outcome.ok
+    assert "does not take events" in outcome.message
+    assert not ReceivedRequest.objects.exists()
+
+
 def test_the_result_is_kept_for_the_page(integration, marketer, client):
     state.issue_token(sources=[PIXEL], token=TOKEN)
     client.force_login(marketer)
