@@ -59,11 +59,8 @@ class CostFilterForm(forms.Form):
     )
 
     def __init__(self, data: Any, *, access: AppAccess) -> None:
-        today = timezone.now().astimezone(ZoneInfo(access.app.timezone or "UTC")).date()
-        defaults = {
-            "date_from": (today - timedelta(days=6)).isoformat(),
-            "date_to": today.isoformat(),
-        }
+        first, last = last_seven_days(access)
+        defaults = {"date_from": first, "date_to": last}
         merged = {**defaults, **{k: v for k, v in data.items() if v != ""}} if data else defaults
         super().__init__(merged)
         sources = access.scope_to_media_source(
@@ -77,6 +74,13 @@ class CostFilterForm(forms.Form):
         cleaned = super().clean()
         check_date_range(self, cleaned)
         return cleaned
+
+
+def last_seven_days(access: AppAccess) -> tuple[str, str]:
+    """Where the report pages open: the last seven days, today included, in the app's
+    timezone, as ISO dates."""
+    today = timezone.now().astimezone(ZoneInfo(access.app.timezone or "UTC")).date()
+    return (today - timedelta(days=6)).isoformat(), today.isoformat()
 
 
 def check_date_range(form: forms.Form, cleaned: dict[str, Any]) -> None:

@@ -14,7 +14,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Model, Q, QuerySet
-from django.utils import timezone
 
 from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
 from integrations.models import App
@@ -363,9 +362,3 @@ def pull_api_path(query: RawDataQuery) -> str | None:
     if query.retargeting:
         return "installs-retarget" if installs else "in-app-events-retarget"
     return "installs_report" if installs else "in_app_events_report"
-
-
-def default_window(access: AppAccess) -> tuple[str, str]:
-    """The page opens on the last seven days, today included, in the app's timezone."""
-    today = timezone.now().astimezone(ZoneInfo(access.app.timezone or "UTC")).date()
-    return (today - timedelta(days=6)).isoformat(), today.isoformat()

@@ -13,7 +13,7 @@ from django.urls import reverse
 from events.models import ORGANIC, InAppEvent, Install
 from integrations.models import Integration
 from integrations.policy import Action, AppAccess
-from reporting import raw_data, raw_data_csv
+from reporting import cost_report, raw_data, raw_data_csv
 from reporting.models import ExportJob
 from reporting.raw_data_columns import ADDITIONAL_COLUMNS
 
@@ -49,7 +49,7 @@ def build_context(
     kinds = allowed_kinds(access)
     params = params_from(query_dict)
     if not params.get("from") and not params.get("to"):
-        params["from"], params["to"] = raw_data.default_window(access)
+        params["from"], params["to"] = cost_report.last_seven_days(access)
     default_kind = "in_app_events" if access.can(Action.VIEW_EVENTS_REPORT) else kinds[0].key
     kind_key = params.get("report") or default_kind
     context: dict[str, Any] = {

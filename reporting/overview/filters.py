@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.http import QueryDict
-from django.utils import timezone
 
 from events.models import ORGANIC
 from integrations.models import Partner
 from integrations.policy import AppAccess
-from reporting.cost_report import check_date_range
+from reporting.cost_report import check_date_range, last_seven_days
 from reporting.models import CostRecord
 
 # Web campaigns' cost is pulled through the "web cost" partner, but their clicks are attributed
@@ -71,16 +69,16 @@ class OverviewFilterForm(forms.Form):
     adset_id = forms.RegexField(r"^[0-9A-Za-z_.-]{1,64}$", required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: QueryDict | dict[str, Any] | None, *, access: AppAccess) -> None:
-        today = timezone.now().astimezone(ZoneInfo(access.app.timezone or "UTC")).date()
+        first, last = last_seven_days(access)
         merged = QueryDict(mutable=True)
         if data:
             for key in data:
                 values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
                 merged.setlist(key, [value for value in values if value != ""])
         if not merged.get("date_from"):
-            merged["date_from"] = (today - timedelta(days=6)).isoformat()
+            merged["date_from"] = first
         if not merged.get("date_to"):
-            merged["date_to"] = today.isoformat()
+            merged["date_to"] = last
         super().__init__(merged)
         self.fields["media_source"].choices = [
             (source, source) for source in media_source_choices(access)
