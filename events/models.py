@@ -204,6 +204,12 @@ class Postback(models.Model):
     attempt_log = models.JSONField(
         default=list, blank=True, help_text="One entry per attempt: time, code, message."
     )
+    dropped_properties = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Properties left out because TikTok could not take their type: "
+        '[{"property": path, "reason": why}]. The rest of the event was sent.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -230,3 +236,15 @@ class Postback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_event_name} → {self.integration} ({self.status})"
+
+    @property
+    def sent_event_name(self) -> str:
+        """TikTok's name for the event as it goes on the wire (`Purchase` for the catalog's
+        `Pay`): from the request sent, else from the catalog (`catalog_api_name`, annotated by
+        events.services.deliveries), else the mapped name itself (custom events)."""
+        data = (
+            (self.request_body or {}).get("data") if isinstance(self.request_body, dict) else None
+        )
+        if data and isinstance(data[0], dict) and isinstance(data[0].get("event"), str):
+            return data[0]["event"]
+        return getattr(self, "catalog_api_name", None) or self.partner_event_name

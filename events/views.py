@@ -181,11 +181,7 @@ def delivery_detail(
     request: HttpRequest, app_id: str, integration_id: int, postback_id: int
 ) -> HttpResponse:
     access, integration = _deliveries_access(request, app_id, integration_id)
-    postback = get_object_or_404(
-        Postback.objects.select_related("event", "install"),
-        pk=postback_id,
-        integration=integration,
-    )
+    postback = get_object_or_404(deliveries_service.postbacks_of(integration), pk=postback_id)
     return render(
         request,
         "events/delivery_detail.html",

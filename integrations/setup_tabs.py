@@ -29,7 +29,7 @@ from integrations.forms import (
 from integrations.mapping_rules import OPERATORS
 from integrations.models import CostConnection, Integration, PartnerPermission, PartnerUser
 from integrations.policy import Action, AppAccess
-from integrations.tiktok.diagnostics import last_test_event
+from integrations.tiktok.diagnostics import last_test_event, test_event_choices
 
 Context = dict[str, Any]
 
@@ -152,6 +152,7 @@ class IntegrationTab(SetupTab):
                     "test_event_code": (last_test or {}).get("sent", {}).get("test_event_code"),
                 }
             ),
+            "test_event_choices": test_event_choices(partner_events),
             "last_test_event": last_test,
             "token_hint": settings_form.token_hint,
             "unsaved_notice": unsaved_notice,
@@ -241,10 +242,11 @@ def with_default_rows(data: QueryDict, integration: Integration) -> tuple[QueryD
 
 
 def _default_test_event(integration: Integration) -> str:
-    names = set(integration.partner.events.values_list("name", flat=True))
-    for candidate in ("ViewContent", "View_content"):
-        if candidate in names:
-            return candidate
+    """TikTok's name, as the picker shows it (the app catalog's `View_content` is sent as
+    `ViewContent`)."""
+    names = set(integration.partner.events.values_list("api_name", flat=True))
+    if "ViewContent" in names:
+        return "ViewContent"
     return next(iter(sorted(names)), "ViewContent")
 
 

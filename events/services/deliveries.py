@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from events.models import Postback
-from integrations.models import Integration
+from integrations.models import Integration, PartnerEvent
 
 STATUSES = [choice for choice, _ in Postback.Status.choices]
 
@@ -41,6 +41,19 @@ def status_counts(integration: Integration, now: datetime | None = None) -> list
     ]
 
 
+def postbacks_of(integration: Integration) -> QuerySet[Postback]:
+    """The integration's postbacks, each with the catalog's TikTok name for its event
+    (`catalog_api_name`), so pages can show the name as sent (`Postback.sent_event_name`)."""
+    catalog = PartnerEvent.objects.filter(
+        partner_id=integration.partner_id, name=OuterRef("partner_event_name")
+    ).values("api_name")[:1]
+    return (
+        Postback.objects.filter(integration=integration)
+        .select_related("event", "install")
+        .annotate(catalog_api_name=Subquery(catalog))
+    )
+
+
 def filtered_postbacks(
     integration: Integration,
     *,
@@ -50,16 +63,14 @@ def filtered_postbacks(
     until: date | None = None,
 ) -> QuerySet[Postback]:
     """Newest first. Dates are read in the app's timezone, both ends inclusive."""
-    rows = (
-        Postback.objects.filter(integration=integration)
-        .select_related("event", "install")
-        .order_by("-created_at", "-id")
-    )
+    rows = postbacks_of(integration).order_by("-created_at", "-id")
     if status:
         rows = rows.filter(status=status)
     if event_name:
         rows = rows.filter(
-            Q(partner_event_name__iexact=event_name) | Q(event__event_name__iexact=event_name)
+            Q(partner_event_name__iexact=event_name)
+            | Q(catalog_api_name__iexact=event_name)
+            | Q(event__event_name__iexact=event_name)
         )
     zone = ZoneInfo(integration.app.timezone)
     if since:

@@ -45,7 +45,6 @@ from integrations.tiktok import events_api, payloads, transport
 logger = logging.getLogger(__name__)
 
 S = Postback.Status
-BAD_ITEM = re.compile(r"^data\.(\d+)\.")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 JITTER = 0.2
 
@@ -171,16 +170,45 @@ def _send_batch(
     api_names: dict[tuple[int, str], str],
     report: DeliveryReport,
 ) -> None:
-    items = [
-        payloads.event_item(integration, forwarded_event(postback, api_names)) for postback in batch
-    ]
+    items = []
+    for postback in batch:
+        event = forwarded_event(postback, api_names)
+        items.append(payloads.event_item(integration, event))
+        # Kept with the row (written by _finish): what TikTok could not take, and why.
+        postback.dropped_properties = payloads.map_properties(event).dropped
+    _send(integration, batch, items, test_event_code, report)
+
+
+def _send(
+    integration: Integration,
+    batch: list[Postback],
+    items: list[dict[str, Any]],
+    test_event_code: str,
+    report: DeliveryReport,
+    *,
+    is_resend: bool = False,
+    is_follow_up: bool = False,
+) -> None:
+    """One request for `batch`; when TikTok refuses some of its events, the bad ones are
+    failed and the others sent again (see _isolate_bad_items)."""
     body = payloads.request_body(integration, items, test_event_code=test_event_code)
     envelope = {key: value for key, value in body.items() if key != "data"}
     pixel = getattr(integration, "pixel", None)
     token = pixel.access_token.reveal() if pixel else ""
+    if is_follow_up:
+        # Finding bad items may take several requests: keep the claim alive meanwhile, so no
+        # other worker takes these rows over.
+        Postback.objects.filter(pk__in=[p.pk for p in batch], status=S.SENDING).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=settings.POSTBACK_LEASE_SECONDS)
+        )
     report.requests += 1
     try:
         result = events_api.track(access_token=token, body=body)
+    except events_api.RejectedEventsError as error:
+        _isolate_bad_items(
+            integration, batch, items, envelope, error, test_event_code, report, is_resend
+        )
+        return
     except transport.TikTokError as error:
         _record_failure(integration, batch, items, envelope, error, report)
         return
@@ -196,8 +224,75 @@ def _send_batch(
     }
     _finish(batch, items, envelope, outcome, now)
     report.delivered += len(batch)
-    report.codes[str(result.code)] = report.codes.get(str(result.code), 0) + len(batch)
+    _count(report, str(result.code), len(batch))
     record_delivery_outcome(integration.pk, ok=True, at=now)
+
+
+def _isolate_bad_items(
+    integration: Integration,
+    batch: list[Postback],
+    items: list[dict[str, Any]],
+    envelope: dict[str, Any],
+    error: events_api.RejectedEventsError,
+    test_event_code: str,
+    report: DeliveryReport,
+    is_resend: bool,
+) -> None:
+    """One bad event costs one event, not the batch. Items TikTok names are failed, each with
+    TikTok's words about it, and the others are sent once more at once. If TikTok names none,
+    the batch is split in halves until each bad event is alone; if a resend is refused again
+    with other items named, TikTok names only some of them, so the rest is split too.
+    A refusal of the request itself (not of an item) fails the batch: splitting cannot help."""
+    if len(batch) == 1 or error.is_about_request:
+        _record_failure(integration, batch, items, envelope, error, report)
+        return
+    now = timezone.now()
+    record_delivery_outcome(integration.pk, ok=False, at=now)
+    named = error.item_errors
+    if named:
+        bad = sorted(named)
+        _finish(
+            [batch[index] for index in bad],
+            [items[index] for index in bad],
+            envelope,
+            {**_answer(error), "status": S.FAILED},
+            now,
+            messages=[named[index] for index in bad],
+        )
+        report.failed += len(bad)
+        _count(report, str(error.code), len(bad))
+        keep = [index for index in range(len(batch)) if index not in named]
+        batch, items = [batch[i] for i in keep], [items[i] for i in keep]
+        if not batch:
+            return
+        if not is_resend:
+            _send(
+                integration,
+                batch,
+                items,
+                test_event_code,
+                report,
+                is_resend=True,
+                is_follow_up=True,
+            )
+            return
+    middle = len(batch) // 2
+    for part in (slice(0, middle), slice(middle, None)):
+        _send(integration, batch[part], items[part], test_event_code, report, is_follow_up=True)
+
+
+def _answer(error: transport.TikTokError) -> dict[str, Any]:
+    return {
+        "response_code": error.code,
+        "response_message": error.message[:2000],
+        "response_request_id": error.request_id,
+        "http_status": error.http_status,
+        "duration_ms": error.duration_ms,
+    }
+
+
+def _count(report: DeliveryReport, key: str, rows: int) -> None:
+    report.codes[key] = report.codes.get(key, 0) + rows
 
 
 def _record_failure(
@@ -209,15 +304,12 @@ def _record_failure(
     report: DeliveryReport,
 ) -> None:
     now = timezone.now()
-    answer = {
-        "response_code": error.code,
-        "response_message": error.message[:2000],
-        "response_request_id": error.request_id,
-        "http_status": error.http_status,
-        "duration_ms": error.duration_ms,
-    }
-    key = str(error.code if error.code is not None else f"http {error.http_status or 'none'}")
-    report.codes[key] = report.codes.get(key, 0) + len(batch)
+    answer = _answer(error)
+    _count(
+        report,
+        str(error.code if error.code is not None else f"http {error.http_status or 'none'}"),
+        len(batch),
+    )
     record_delivery_outcome(integration.pk, ok=False, at=now)
     if isinstance(error, transport.RetryableError):
         _schedule_retries(batch, items, envelope, answer, now, report)
@@ -230,18 +322,6 @@ def _record_failure(
             batch, items, envelope, {**answer, "status": S.PENDING, "next_attempt_at": now}, now
         )
         report.paused += len(batch)
-        return
-    bad = BAD_ITEM.match(error.message or "")
-    if bad and int(bad.group(1)) < len(batch) and len(batch) > 1:
-        # One bad event must not sink the other 999: fail it, send the rest again at once
-        # without counting this round against them.
-        position = int(bad.group(1))
-        _finish([batch[position]], [items[position]], envelope, {**answer, "status": S.FAILED}, now)
-        report.failed += 1
-        innocent = [postback for index, postback in enumerate(batch) if index != position]
-        Postback.objects.filter(pk__in=[p.pk for p in innocent]).update(
-            status=S.PENDING, next_attempt_at=now, attempts=F("attempts") - 1, lease_expires_at=None
-        )
         return
     _finish(batch, items, envelope, {**answer, "status": S.FAILED}, now)
     report.failed += len(batch)
@@ -283,30 +363,38 @@ def _finish(
     envelope: dict[str, Any],
     outcome: dict[str, Any],
     now: datetime,
+    *,
+    messages: list[str] | None = None,
 ) -> None:
     """Write one attempt's result on every row of the batch: the common answer in one UPDATE,
-    then each row's own request (its item in the batch's envelope) and attempt log in one
-    executemany. (bulk_update's CASE WHEN per row took 3 s for 1,000 rows; this takes ~0.1 s.)"""
-    log_entry = {
-        "at": now.isoformat(),
-        "code": outcome.get("response_code"),
-        "http": outcome.get("http_status"),
-        "message": (outcome.get("response_message") or "")[:200],
-        "request_id": outcome.get("response_request_id") or "",
-    }
+    then each row's own request (its item in the batch's envelope), attempt log, dropped
+    properties and, when given, its own message in one executemany. (bulk_update's CASE WHEN
+    per row took 3 s for 1,000 rows; this takes ~0.1 s.)"""
     common = {**outcome, "batch_size": len(batch), "lease_expires_at": None}
+    messages = messages or [outcome.get("response_message") or ""] * len(batch)
     prepare_body = Postback._meta.get_field("request_body").get_db_prep_save
     prepare_log = Postback._meta.get_field("attempt_log").get_db_prep_save
+    prepare_dropped = Postback._meta.get_field("dropped_properties").get_db_prep_save
     rows = []
-    for postback, item in zip(batch, items, strict=True):
+    for postback, item, message in zip(batch, items, messages, strict=True):
+        log_entry = {
+            "at": now.isoformat(),
+            "code": outcome.get("response_code"),
+            "http": outcome.get("http_status"),
+            "message": message[:200],
+            "request_id": outcome.get("response_request_id") or "",
+        }
         postback.request_body = transport.strip_secrets({**envelope, "data": [item]})
         postback.attempt_log = [*postback.attempt_log, log_entry][-20:]
         for name, value in common.items():
             setattr(postback, name, value)
+        postback.response_message = message[:2000]
         rows.append(
             (
                 prepare_body(postback.request_body, connection),
                 prepare_log(postback.attempt_log, connection),
+                prepare_dropped(postback.dropped_properties, connection),
+                postback.response_message,
                 postback.pk,
             )
         )
@@ -315,7 +403,8 @@ def _finish(
         Postback.objects.filter(pk__in=[postback.pk for postback in batch]).update(**common)
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {table} SET request_body = %s, attempt_log = %s WHERE id = %s",  # noqa: S608
+                f"UPDATE {table} SET request_body = %s, attempt_log = %s, "  # noqa: S608
+                "dropped_properties = %s, response_message = %s WHERE id = %s",
                 rows,
             )
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 
 from integrations.configuration import missing_for_activation
 from integrations.models import Integration, PartnerEvent, Pixel
@@ -24,6 +25,28 @@ class TestEventOutcome:
     duration_ms: int = 0
     fix: str = ""
     sent: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TestEventChoice:
+    """One entry of the test-event picker: TikTok's name as sent, with a note that gives the
+    catalog's name where it differs (the app catalog's `Pay` goes out as `Purchase`)."""
+
+    api_name: str
+    note: str
+
+
+def test_event_choices(partner_events: list[PartnerEvent]) -> list[TestEventChoice]:
+    """Current events first, then legacy ones; one entry per name TikTok receives."""
+    choices: dict[str, TestEventChoice] = {}
+    for event in sorted(partner_events, key=lambda event: event.is_legacy):
+        if event.is_legacy:
+            kind = f"legacy{f': use {event.replacement}' if event.replacement else ''}"
+        else:
+            kind = "may carry revenue" if event.allows_revenue else "standard event"
+        note = kind if event.name == event.api_name else f"{event.name} · {kind}"
+        choices.setdefault(event.api_name, TestEventChoice(api_name=event.api_name, note=note))
+    return list(choices.values())
 
 
 def send_test_event(
@@ -46,9 +69,13 @@ def send_test_event(
     elif missing:
         outcome = TestEventOutcome(ok=False, message=f"Add {' and '.join(missing)} first.")
     else:
-        partner_event = PartnerEvent.objects.filter(
-            partner=integration.partner, name=event_name
-        ).first()
+        # The picker offers TikTok's names (`Purchase`); the catalog's (`Pay`) still work.
+        partner_event = (
+            PartnerEvent.objects.filter(partner=integration.partner)
+            .filter(Q(api_name=event_name) | Q(name=event_name))
+            .order_by("is_legacy", "sort_order")
+            .first()
+        )
         item = payloads.test_event_item(
             integration,
             partner_event.api_name if partner_event else event_name,

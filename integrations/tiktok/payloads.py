@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,7 +83,6 @@ VALUE_PROPERTIES = (
     "description",
     "search_string",
 )
-CONTENT_FIELDS = ("content_id", "content_name", "content_category", "price", "quantity", "brand")
 
 
 @dataclass(frozen=True)
@@ -163,39 +165,164 @@ def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any
     return item
 
 
-def _properties(event: ForwardedEvent) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MappedProperties:
+    """An event's `properties` typed as TikTok wants them (§1.4), and what could not be typed.
+    `dropped` holds `{"property": <path inside properties>, "reason": <why>}` entries: those
+    properties stay home and the rest of the event still goes."""
+
+    properties: dict[str, Any]
+    dropped: list[dict[str, str]]
+
+
+def map_properties(event: ForwardedEvent) -> MappedProperties:
+    """The one place event properties get TikTok's types: coerce what is safely coercible
+    (`"12.50"` → 12.5, `"2"` → 2 for integer fields, 1077 → `"1077"` for text fields) and drop
+    what is not, from this event only. TikTok rejects an event with one mistyped property
+    (40002, §6); a dropped property costs less than a lost conversion."""
+    mapper = _PropertyMapper()
     properties: dict[str, Any] = {}
     if event.value is not None:
         for key in VALUE_PROPERTIES:
             if key in event.value and event.value[key] not in (None, ""):
-                properties[key] = event.value[key]
-        if "search_string" not in properties and event.value.get("query"):
-            properties["search_string"] = str(event.value["query"])
-        if "contents" in properties:
-            properties["contents"] = _contents(properties["contents"])
-        if "content_ids" in properties and isinstance(properties["content_ids"], list):
-            properties["content_ids"] = [str(item) for item in properties["content_ids"]]
-        for key in ("order_id", "shop_id"):
-            if key in properties:
-                properties[key] = str(properties[key])
+                mapper.put(properties, key, key, event.value[key])
+        if "search_string" not in properties and event.value.get("query") not in (None, ""):
+            # `query` is the legacy name of `search_string` (§1.4).
+            mapper.put(properties, "search_string", "query", event.value["query"])
     if event.revenue is not None:
         # `value` is the order total as a plain number; TikTok wants no currency symbol (§1.4).
         properties["value"] = float(event.revenue)
         if event.currency:
-            properties["currency"] = event.currency
-    return properties
+            mapper.put(properties, "currency", "currency", event.currency)
+    return MappedProperties(properties=properties, dropped=mapper.dropped)
 
 
-def _contents(contents: Any) -> list[dict[str, Any]]:
-    if not isinstance(contents, list):
-        return []
-    cleaned = []
-    for content in contents:
-        if not isinstance(content, dict):
-            continue
-        item = {key: content[key] for key in CONTENT_FIELDS if key in content}
-        if "content_id" in item:
-            # A numeric content_id is rejected with 40002 "Not a valid string" (§6).
-            item["content_id"] = str(item["content_id"])
-        cleaned.append(item)
-    return cleaned
+def _properties(event: ForwardedEvent) -> dict[str, Any]:
+    return map_properties(event).properties
+
+
+CONTENT_TYPES = ("product", "product_group")
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+class _Untyped(Exception):
+    """A value that cannot be safely turned into the type TikTok wants; the text says why."""
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)[:40]
+
+
+def _string(value: Any) -> str:
+    """Text fields: numbers become their digits (a numeric content_id gives 40002, §6)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return str(value)
+    raise _Untyped(f"{_shown(value)} is not text.")
+
+
+def _number(value: Any) -> int | float:
+    """Number fields: plain numbers, or a string holding one (`"12.50"`). No currency symbols,
+    thousands separators or decimal commas: `"1,299"` could mean 1.299 or 1299."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    if PLAIN_NUMBER.fullmatch(text):
+        return float(text) if "." in text else int(text)
+    raise _Untyped(f"{_shown(value)} is not a number.")
+
+
+def _integer(value: Any) -> int:
+    """Integer fields: whole numbers, also written `2.0` or `"2"`; `2.5` is not one."""
+    number = _number(value)
+    if isinstance(number, float) and not number.is_integer():
+        raise _Untyped(f"{_shown(value)} is not a whole number.")
+    return int(number)
+
+
+def _content_type(value: Any) -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text not in CONTENT_TYPES:
+        raise _Untyped(f"{_shown(value)} is not product or product_group.")
+    return text
+
+
+def _currency(value: Any) -> str:
+    text = value.strip().upper() if isinstance(value, str) else ""
+    if not CURRENCY_CODE.fullmatch(text):
+        raise _Untyped(f"{_shown(value)} is not an ISO 4217 code.")
+    return text
+
+
+PROPERTY_TYPES = {
+    "content_type": _content_type,
+    "num_items": _integer,
+    "order_id": _string,
+    "shop_id": _string,
+    "description": _string,
+    "search_string": _string,
+    "currency": _currency,
+}
+CONTENT_FIELD_TYPES = {
+    "content_id": _string,
+    "content_name": _string,
+    "content_category": _string,
+    "brand": _string,
+    "price": _number,
+    "quantity": _integer,
+}
+
+
+class _PropertyMapper:
+    """Types one event's properties and remembers what it had to drop, with the path."""
+
+    def __init__(self) -> None:
+        self.dropped: list[dict[str, str]] = []
+
+    def put(self, properties: dict[str, Any], key: str, path: str, value: Any) -> None:
+        try:
+            if key == "contents":
+                properties[key] = self._contents(value, path)
+            elif key == "content_ids":
+                properties[key] = self._content_ids(value, path)
+            else:
+                properties[key] = PROPERTY_TYPES[key](value)
+        except _Untyped as problem:
+            self._drop(path, str(problem))
+
+    def _drop(self, path: str, reason: str) -> None:
+        self.dropped.append({"property": path, "reason": reason})
+
+    def _contents(self, contents: Any, path: str) -> list[dict[str, Any]]:
+        if not isinstance(contents, list):
+            raise _Untyped(f"{_shown(contents)} is not a list of items.")
+        items = []
+        for index, content in enumerate(contents):
+            if not isinstance(content, dict):
+                self._drop(f"{path}.{index}", f"{_shown(content)} is not an item (an object).")
+                continue
+            item = {}
+            for name, to_type in CONTENT_FIELD_TYPES.items():
+                if content.get(name) in (None, ""):
+                    continue
+                try:
+                    item[name] = to_type(content[name])
+                except _Untyped as problem:
+                    self._drop(f"{path}.{index}.{name}", str(problem))
+            items.append(item)
+        return items
+
+    def _content_ids(self, content_ids: Any, path: str) -> list[str]:
+        if not isinstance(content_ids, list):
+            raise _Untyped(f"{_shown(content_ids)} is not a list.")
+        kept = []
+        for index, content_id in enumerate(content_ids):
+            try:
+                kept.append(_string(content_id))
+            except _Untyped as problem:
+                self._drop(f"{path}.{index}", str(problem))
+        return kept

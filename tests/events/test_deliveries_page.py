@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -163,3 +164,70 @@ def test_resume_clears_needs_attention(client, marketer, integration):
     client.post(reverse("integrations:resume", args=[integration.app.app_id, integration.pk]))
     integration.refresh_from_db()
     assert not integration.needs_attention
+
+
+def test_the_detail_lists_properties_dropped_before_sending(client, marketer, integration, rows):
+    Postback.objects.filter(pk=rows["delivered"].pk).update(
+        dropped_properties=[
+            {"property": "contents.0.price", "reason": "'12,50 €' is not a number."}
+        ]
+    )
+    client.force_login(marketer)
+    body = client.get(url(integration, "events:delivery", rows["delivered"].pk)).content.decode()
+    assert "contents.0.price" in body
+    assert "is not a number." in body
+
+
+@pytest.fixture
+def app_integration(app):
+    integration = factories.make_integration(
+        app, "bytedanceglobal_int", is_active=True, in_app_postbacks_enabled=True
+    )
+    factories.make_pixel(integration, pixel_code="")
+    return integration
+
+
+def sent_as_cells(html):
+    table = html.split('id="deliveries"', 1)[1]
+    return [
+        re.sub(r"<[^>]+>|\s+", " ", cell).split()
+        for cell in re.findall(r'<td class="sent-as">(.*?)</td>', table, re.S)
+    ]
+
+
+def test_the_list_shows_tiktoks_event_name_as_sent_with_the_catalog_name_beside(
+    client, marketer, app, app_integration
+):
+    event = factories.make_event(app, event_id="order-1")
+    factories.make_postback(
+        app_integration,
+        event,
+        partner_event_name="Pay",
+        status=S.DELIVERED,
+        request_body={"event_source": "app", "data": [{"event": "Purchase"}]},
+    )
+    waiting = factories.make_event(app, event_id="view-1", event_name="view_item")
+    factories.make_postback(app_integration, waiting, partner_event_name="View_content")
+    same = factories.make_event(app, event_id="search-1", event_name="search")
+    factories.make_postback(app_integration, same, partner_event_name="Search")
+    client.force_login(marketer)
+    html = client.get(url(app_integration)).content.decode()
+    assert sent_as_cells(html) == [
+        ["Search"],
+        ["ViewContent", "(View_content)"],
+        ["Purchase", "(Pay)"],
+    ]
+
+
+def test_the_detail_is_titled_with_tiktoks_event_name(client, marketer, app, app_integration):
+    event = factories.make_event(app, event_id="order-1")
+    postback = factories.make_postback(
+        app_integration,
+        event,
+        partner_event_name="Pay",
+        request_body={"event_source": "app", "data": [{"event": "Purchase"}]},
+    )
+    client.force_login(marketer)
+    html = client.get(url(app_integration, "events:delivery", postback.pk)).content.decode()
+    title = html.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert "Purchase" in title and "Pay" in title

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from events import tasks
-from events.models import Postback
+from events.models import InAppEvent, Postback
 from events.services import delivery
 from events.services.ingest import record_events
 from integrations import configuration
-from integrations.models import Integration
+from integrations.models import Integration, Pixel
 from integrations.tiktok.sandbox import state
 from integrations.tiktok.sandbox.models import ReceivedEvent, ReceivedRequest
 from tests import factories
@@ -324,7 +324,7 @@ def test_a_bad_field_fails_only_that_event(shop, tiktok, held):
     assert statuses == {"order-1": S.DELIVERED, "order-2": S.FAILED, "order-3": S.DELIVERED}
     failed = Postback.objects.get(event__event_id="order-2")
     assert failed.response_code == 40002
-    assert "data.1.user.email" in failed.response_message
+    assert "Batch.1.user.email" in failed.response_message
 
 
 @override_settings(POSTBACK_RETRY_SCHEDULE=[1, 1])
@@ -442,3 +442,127 @@ def test_a_websites_first_visit_from_tiktok_goes_out_as_download(shop, tiktok):
     assert received.payload["user"]["ttclid"] == "E.C.P.first"
     assert received.event_id == "install-wu-first"
     assert Postback.objects.get().status == S.DELIVERED
+
+
+def test_shop_strings_in_properties_arrive_typed_as_tiktok_wants(shop, tiktok):
+    value = {
+        "content_type": "product",
+        "contents": [
+            {"content_id": 1077, "content_name": 501, "price": "12.50", "quantity": "2"},
+            {"content_id": "SKU-2", "price": 3, "quantity": 1.0},
+        ],
+        "content_ids": [1077, "SKU-2"],
+        "num_items": "3",
+        "description": 42,
+        "order_id": 88412,
+        "search_string": 1999,
+    }
+    record_events(shop, [purchase(1, value=value)])
+    postback = Postback.objects.get()
+    assert postback.status == S.DELIVERED
+    assert postback.dropped_properties == []
+    assert ReceivedEvent.objects.get().payload["properties"] == {
+        "content_type": "product",
+        "contents": [
+            {"content_id": "1077", "content_name": "501", "price": 12.5, "quantity": 2},
+            {"content_id": "SKU-2", "price": 3, "quantity": 1},
+        ],
+        "content_ids": ["1077", "SKU-2"],
+        "num_items": 3,
+        "description": "42",
+        "order_id": "88412",
+        "search_string": "1999",
+        "value": 12.5,
+        "currency": "EUR",
+    }
+
+
+def test_a_property_that_cannot_be_typed_is_dropped_from_that_event_only(shop, tiktok, held):
+    messy = {
+        "content_type": "sku",
+        "contents": [
+            {"content_id": "A", "price": "12,50 €", "quantity": "2.5"},
+            "not-an-item",
+        ],
+        "num_items": "many",
+        "description": {"text": "nested"},
+        "order_id": "A-1",
+    }
+    record_events(shop, [purchase(1, value=messy), purchase(2, value={"num_items": "2"})])
+    delivery.deliver_due_postbacks()
+    assert set(Postback.objects.values_list("status", flat=True)) == {S.DELIVERED}
+    received = {r.event_id: r.payload["properties"] for r in ReceivedEvent.objects.all()}
+    assert received["order-1"] == {
+        "contents": [{"content_id": "A"}],
+        "order_id": "A-1",
+        "value": 12.5,
+        "currency": "EUR",
+    }
+    assert received["order-2"]["num_items"] == 2
+    dropped = Postback.objects.get(event__event_id="order-1").dropped_properties
+    assert [entry["property"] for entry in dropped] == [
+        "content_type",
+        "contents.0.price",
+        "contents.0.quantity",
+        "contents.1",
+        "num_items",
+        "description",
+    ]
+    assert all(entry["reason"] for entry in dropped)
+    assert Postback.objects.get(event__event_id="order-2").dropped_properties == []
+
+
+def spoil(event_ids, how):
+    """Stored rows TikTok refuses whatever we do: a date before 1970, or no event name."""
+    if how == "event_time":
+        InAppEvent.objects.filter(event_id__in=event_ids).update(
+            event_time=datetime(1969, 7, 20, 20, 17, tzinfo=UTC)
+        )
+    else:
+        Postback.objects.filter(event__event_id__in=event_ids).update(partner_event_name="")
+
+
+def test_a_1000_event_batch_with_10_bad_items_is_settled_in_at_most_3_requests(shop, tiktok, held):
+    record_events(shop, [purchase(n) for n in range(1000)])
+    spoil([f"order-{n}" for n in range(5, 1000, 200)], "event_time")
+    spoil([f"order-{n}" for n in range(50, 1000, 200)], "event")
+    report = delivery.deliver_due_postbacks()
+    print(f"\n1,000 events with 10 bad items: {track_requests().count()} requests")
+    assert track_requests().count() <= 3
+    assert report.requests == track_requests().count()
+    assert (report.delivered, report.failed) == (990, 10)
+    assert ReceivedEvent.objects.count() == 990
+    failed = Postback.objects.filter(status=S.FAILED).select_related("event")
+    assert sorted(p.event.event_id for p in failed) == sorted(
+        [f"order-{n}" for n in range(5, 1000, 200)] + [f"order-{n}" for n in range(50, 1000, 200)]
+    )
+    for postback in failed:
+        # Each row keeps TikTok's words about itself, not the whole batch's message.
+        assert postback.response_code == 40002
+        assert postback.response_message.count("Batch.") == 1
+        expected = "event_time" if int(postback.event.event_id[6:]) % 200 == 5 else ".event:"
+        assert expected in postback.response_message
+    assert Postback.objects.filter(status=S.DELIVERED).count() == 990
+
+
+def test_when_tiktok_names_no_item_the_batch_is_halved_to_find_the_bad_ones(shop, tiktok, held):
+    state.add_fault(PIXEL, "unnamed_errors", remaining=100)
+    record_events(shop, [purchase(n) for n in range(16)])
+    spoil(["order-3", "order-12"], "event_time")
+    report = delivery.deliver_due_postbacks()
+    statuses = dict(Postback.objects.values_list("event__event_id", "status"))
+    assert {event_id for event_id, status in statuses.items() if status == S.FAILED} == {
+        "order-3",
+        "order-12",
+    }
+    assert report.delivered == 14 and ReceivedEvent.objects.count() == 14
+    # log2(16) = 4 levels; each level sends at most two halves per bad item.
+    assert track_requests().count() <= 1 + 2 * 2 * 4
+
+
+def test_a_40002_about_the_whole_request_is_not_split(shop, tiktok, held):
+    record_events(shop, [purchase(n) for n in range(8)])
+    Pixel.objects.filter(integration=tiktok).update(pixel_code="")
+    delivery.deliver_due_postbacks()
+    assert track_requests().count() == 1
+    assert Postback.objects.filter(status=S.FAILED).count() == 8

@@ -95,6 +95,9 @@ class Fault(models.Model):
         NO_PERMISSION = "no_permission", "40001 no permission"
         QUERY_TOO_LARGE = "query_too_large", "40067 report query too large"
         ADVERTISER_QPS = "advertiser_qps", "40133 advertiser QPS limit"
+        # Not an answer of its own: while it lasts, a 40002 names no item (no `Batch.<i>` path),
+        # as TikTok may answer; the client must then find the bad items itself.
+        UNNAMED_ERRORS = "unnamed_errors", "40002 without naming the bad items"
 
     target = models.CharField(max_length=64, help_text="Pixel code, app id or advertiser id.")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -1,7 +1,11 @@
 """Strict validation of `/event/track/` bodies, as the spec describes TikTok's (§1, §7).
 
-The first problem found is reported as TikTok does: code 40002 and a message that starts with
-the field's path, e.g. `data.0.properties.contents.0.content_id: Not a valid string.`
+Problems are reported as TikTok does: code 40002 and a message that starts with the field's
+path, e.g. `Batch.0.properties.contents.0.content_id: Not a valid string.` (§1.7). A problem with
+the request itself (a top-level field) is reported alone. Problems of items are reported for
+every bad item, first problem of each, as `Batch.<i>.<path>: <problem>` clauses joined by "; "
+in item order. Whether TikTok lists more than one bad item is unconfirmed; our client copes with
+one, several or none named (events/services/delivery.py splits a batch when none is named).
 """
 
 from __future__ import annotations
@@ -17,9 +21,36 @@ TOP_LEVEL_FIELDS = {"event_source", "event_source_id", "test_event_code", "partn
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
+ITEM_PATH = "Batch.{index}"
+ITEM_SEPARATOR = "; "
+CONTENT_TYPES = ("product", "product_group")
+# §1.4: how TikTok types each property; `contents[]` items below.
+STRING_PROPERTIES = (
+    "order_id",
+    "shop_id",
+    "description",
+    "search_string",
+    "query",
+    "content_id",
+    "content_name",
+    "content_category",
+    "delivery_category",
+)
+INTEGER_PROPERTIES = ("num_items",)
+NUMBER_PROPERTIES = ("value", "predicted_ltv")
+CONTENT_STRINGS = ("content_id", "content_name", "content_category", "brand")
+
+
 class Invalid(Exception):
     def __init__(self, path: str, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
+
+
+class InvalidItems(Invalid):
+    """Several items are bad: one `Batch.<i>.<path>: <problem>` clause per bad item."""
+
+    def __init__(self, problems: list[Invalid]) -> None:
+        Exception.__init__(self, ITEM_SEPARATOR.join(str(problem) for problem in problems))
 
 
 def validate_track_body(body: Any) -> None:
@@ -41,8 +72,14 @@ def validate_track_body(body: Any) -> None:
         raise Invalid("data", "Not a valid list.")
     if not 1 <= len(data) <= MAX_EVENTS:
         raise Invalid("data", f"Length must be between 1 and {MAX_EVENTS}.")
+    problems = []
     for index, item in enumerate(data):
-        _validate_item(item, f"data.{index}")
+        try:
+            _validate_item(item, ITEM_PATH.format(index=index))
+        except Invalid as problem:
+            problems.append(problem)
+    if problems:
+        raise InvalidItems(problems)
 
 
 def _validate_item(item: Any, path: str) -> None:
@@ -96,13 +133,28 @@ def _validate_properties(properties: Any, path: str) -> None:
         return
     if not isinstance(properties, dict):
         raise Invalid(path, "Must be a JSON object.")
-    value = properties.get("value")
-    if "value" in properties and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise Invalid(f"{path}.value", "Not a valid number.")
+    for name in NUMBER_PROPERTIES:
+        if name in properties and not _is_number(properties[name]):
+            raise Invalid(f"{path}.{name}", "Not a valid number.")
     if "currency" in properties and not (
         isinstance(properties["currency"], str) and CURRENCY.match(properties["currency"])
     ):
         raise Invalid(f"{path}.currency", "Must be an ISO 4217 code such as USD.")
+    if "content_type" in properties and properties["content_type"] not in CONTENT_TYPES:
+        raise Invalid(f"{path}.content_type", f"Must be one of: {', '.join(CONTENT_TYPES)}.")
+    for name in STRING_PROPERTIES:
+        if name in properties and not isinstance(properties[name], str):
+            raise Invalid(f"{path}.{name}", "Not a valid string.")
+    for name in INTEGER_PROPERTIES:
+        if name in properties and not _is_integer(properties[name]):
+            raise Invalid(f"{path}.{name}", "Not a valid integer.")
+    if "content_ids" in properties:
+        content_ids = properties["content_ids"]
+        if not isinstance(content_ids, list):
+            raise Invalid(f"{path}.content_ids", "Not a valid list.")
+        for index, content_id in enumerate(content_ids):
+            if not isinstance(content_id, str):
+                raise Invalid(f"{path}.content_ids.{index}", "Not a valid string.")
     contents = properties.get("contents")
     if contents is None:
         return
@@ -112,8 +164,23 @@ def _validate_properties(properties: Any, path: str) -> None:
         where = f"{path}.contents.{index}"
         if not isinstance(content, dict):
             raise Invalid(where, "Must be a JSON object.")
-        if "content_id" in content and not isinstance(content["content_id"], str):
-            raise Invalid(f"{where}.content_id", "Not a valid string.")
+        for name in CONTENT_STRINGS:
+            if name in content and not isinstance(content[name], str):
+                raise Invalid(f"{where}.{name}", "Not a valid string.")
+        if "price" in content and not _is_number(content["price"]):
+            raise Invalid(f"{where}.price", "Not a valid number.")
+        if "quantity" in content and not _is_integer(content["quantity"]):
+            raise Invalid(f"{where}.quantity", "Not a valid integer.")
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number: not a string of digits, not a boolean (§1.4, "plain number")."""
+    return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def _is_integer(value: Any) -> bool:
+    """A JSON integer: 2, not 2.0, "2" or true."""
+    return not isinstance(value, bool) and isinstance(value, int)
 
 
 def _require_string(container: dict, key: str, path: str) -> None:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.tiktok.sandbox import state
 from integrations.tiktok.sandbox.models import AccessToken, EventSource, Fault, ReceivedRequest
-from integrations.tiktok.sandbox.validation import Invalid, validate_track_body
+from integrations.tiktok.sandbox.validation import Invalid, InvalidItems, validate_track_body
 
 BAD_GATEWAY_HTML = (
     "<html><head><title>502 Bad Gateway</title></head>"
@@ -47,9 +47,17 @@ def _answer(request: HttpRequest, target: str, token: str, body: Any, answer: di
     return JsonResponse(answer)
 
 
+UNNAMED_ITEMS_MESSAGE = "Invalid parameters in the request data."
+
+
 def _apply_fault(request: HttpRequest, target: str, token: str, body: Any) -> HttpResponse | None:
-    fault = state.take_fault(target) if target else None
-    if fault is None:
+    return _answer_fault(request, target, token, body, state.take_fault(target) if target else None)
+
+
+def _answer_fault(
+    request: HttpRequest, target: str, token: str, body: Any, fault: Fault | None
+) -> HttpResponse | None:
+    if fault is None or fault.kind == Fault.Kind.UNNAMED_ERRORS:
         return None
     if fault.kind == Fault.Kind.HANG:
         # Sleep past the client's timeout, then carry on: like a real timeout, the client cannot
@@ -82,7 +90,8 @@ def event_track(request: HttpRequest) -> HttpResponse:
         return _answer(request, "", token, None, envelope(40002, "body: Invalid JSON."))
     target = body.get("event_source_id", "") if isinstance(body, dict) else ""
     target = target if isinstance(target, str) else ""
-    faulted = _apply_fault(request, target, token, body)
+    fault = state.take_fault(target) if target else None
+    faulted = _answer_fault(request, target, token, body, fault)
     if faulted is not None:
         return faulted
     if not token:
@@ -94,6 +103,10 @@ def event_track(request: HttpRequest) -> HttpResponse:
         return _answer(request, target, token, body, envelope(40105, message))
     try:
         validate_track_body(body)
+    except InvalidItems as problems:
+        is_unnamed = fault is not None and fault.kind == Fault.Kind.UNNAMED_ERRORS
+        message = UNNAMED_ITEMS_MESSAGE if is_unnamed else str(problems)
+        return _answer(request, target, token, body, envelope(40002, message))
     except Invalid as problem:
         return _answer(request, target, token, body, envelope(40002, str(problem)))
     if not known.sources.filter(source_id=target).exists():

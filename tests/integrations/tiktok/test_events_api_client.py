@@ -57,6 +57,38 @@ def test_a_bad_field_is_permanent_but_not_about_credentials(sandbox):
     assert not error.value.is_credential_problem
 
 
+def test_a_rejected_batch_names_each_bad_item_with_its_own_message(sandbox):
+    items = [
+        {"event": "ViewContent", "event_time": 1740823512, "event_id": f"evt-{n}"} for n in range(4)
+    ]
+    items[1]["event_time"] = "soon"
+    items[3]["properties"] = {"value": "12.50"}
+    with pytest.raises(events_api.RejectedEventsError) as error:
+        events_api.track(access_token=TOKEN, body=body(data=items))
+    assert error.value.code == 40002
+    assert error.value.item_errors == {
+        1: "Batch.1.event_time: Not a valid integer.",
+        3: "Batch.3.properties.value: Not a valid number.",
+    }
+    assert not error.value.is_about_request
+
+
+def test_a_rejection_of_the_request_itself_names_no_item(sandbox):
+    with pytest.raises(events_api.RejectedEventsError) as error:
+        events_api.track(access_token=TOKEN, body=body(event_source="website"))
+    assert error.value.item_errors == {}
+    assert error.value.is_about_request
+
+
+def test_a_rejection_without_paths_names_no_item_and_is_not_about_the_request(sandbox):
+    state.add_fault(PIXEL, "unnamed_errors")
+    bad = body(data=[{"event": "ViewContent", "event_time": "soon"}])
+    with pytest.raises(events_api.RejectedEventsError) as error:
+        events_api.track(access_token=TOKEN, body=bad)
+    assert error.value.item_errors == {}
+    assert not error.value.is_about_request
+
+
 @pytest.mark.parametrize("kind", ["rate_limit", "server_error", "maintenance", "bad_gateway"])
 def test_throttling_tiktok_errors_and_gateway_pages_are_retryable(sandbox, kind):
     state.add_fault(PIXEL, kind)

@@ -74,19 +74,19 @@ def test_a_token_of_another_pixel_is_40001(client):
     ("payload", "message"),
     [
         (body(event_source="website"), "event_source: Must be one of"),
-        (body(event(event_time="1740823512")), "data.0.event_time: Not a valid integer."),
-        (body(event(event_time=1740823512000)), "data.0.event_time: Must be in seconds"),
-        (body(event(user={"email": "jane@example.com"})), "data.0.user.email: Must be a SHA-256"),
+        (body(event(event_time="1740823512")), "Batch.0.event_time: Not a valid integer."),
+        (body(event(event_time=1740823512000)), "Batch.0.event_time: Must be in seconds"),
+        (body(event(user={"email": "jane@example.com"})), "Batch.0.user.email: Must be a SHA-256"),
         (
             body(event(user={"phone": [HASH, HASH.upper()]})),
-            "data.0.user.phone.1: Must be a SHA-256",
+            "Batch.0.user.phone.1: Must be a SHA-256",
         ),
         (
             body(event(properties={"contents": [{"content_id": 1077}]})),
-            "data.0.properties.contents.0.content_id: Not a valid string.",
+            "Batch.0.properties.contents.0.content_id: Not a valid string.",
         ),
         ({**body(), "limited_data_use": True}, "limited_data_use: Unknown field."),
-        (body(event(event="")), "data.0.event: Not a valid string."),
+        (body(event(event="")), "Batch.0.event: Not a valid string."),
         (body(data=[]), "data: Length must be between 1 and 1000."),
     ],
 )
@@ -154,3 +154,96 @@ def test_the_console_is_for_staff_only(client, analyst, marketer):
         assert page.status_code == 302 and "/admin/login/" in page["Location"]
         client.post("/tiktok-sandbox/console/faults/", {"target": PIXEL, "kind": "rate_limit"})
     assert not Fault.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"value": "12.50"}, "Batch.0.properties.value: Not a valid number."),
+        ({"value": True}, "Batch.0.properties.value: Not a valid number."),
+        ({"currency": "eur"}, "Batch.0.properties.currency: Must be an ISO 4217 code"),
+        ({"content_type": "sku"}, "Batch.0.properties.content_type: Must be one of: product"),
+        (
+            {"contents": [{"content_id": "A", "price": "12.50"}]},
+            "Batch.0.properties.contents.0.price: Not a valid number.",
+        ),
+        (
+            {"contents": [{"content_id": "A"}, {"content_id": "B", "quantity": "2"}]},
+            "Batch.0.properties.contents.1.quantity: Not a valid integer.",
+        ),
+        (
+            {"contents": [{"content_id": "A", "quantity": 2.5}]},
+            "Batch.0.properties.contents.0.quantity: Not a valid integer.",
+        ),
+        (
+            {"contents": [{"content_name": 7}]},
+            "Batch.0.properties.contents.0.content_name: Not a valid string.",
+        ),
+        (
+            {"contents": [{"content_category": ["shoes"]}]},
+            "Batch.0.properties.contents.0.content_category: Not a valid string.",
+        ),
+        ({"content_ids": ["A", 7]}, "Batch.0.properties.content_ids.1: Not a valid string."),
+        ({"num_items": "3"}, "Batch.0.properties.num_items: Not a valid integer."),
+        ({"num_items": 3.5}, "Batch.0.properties.num_items: Not a valid integer."),
+        ({"description": 42}, "Batch.0.properties.description: Not a valid string."),
+        ({"query": 42}, "Batch.0.properties.query: Not a valid string."),
+        ({"search_string": 42}, "Batch.0.properties.search_string: Not a valid string."),
+        ({"order_id": 88412}, "Batch.0.properties.order_id: Not a valid string."),
+        ({"shop_id": 7}, "Batch.0.properties.shop_id: Not a valid string."),
+    ],
+)
+def test_it_types_event_properties_as_tiktok_does(client, properties, message):
+    answer = post(client, body(event(properties=properties)))
+    assert answer["code"] == 40002
+    assert answer["message"].startswith(message)
+    assert not ReceivedEvent.objects.exists()
+
+
+def test_it_accepts_well_typed_properties(client):
+    properties = {
+        "value": 59.98,
+        "currency": "GBP",
+        "content_type": "product_group",
+        "contents": [
+            {
+                "content_id": "SKU-1077",
+                "content_name": "Trail socks",
+                "content_category": "socks",
+                "brand": "Peak",
+                "price": 29.99,
+                "quantity": 2,
+            }
+        ],
+        "content_ids": ["SKU-1077"],
+        "num_items": 2,
+        "order_id": "88412",
+        "shop_id": "7",
+        "description": "Two pairs",
+        "search_string": "socks",
+        "query": "socks",
+    }
+    assert post(client, body(event(properties=properties)))["code"] == 0
+
+
+def test_it_names_every_bad_item_with_its_own_problem(client):
+    items = [event(event_id=f"e{n}") for n in range(5)]
+    items[1]["properties"] = {"value": "12.50"}
+    items[3]["event_time"] = "soon"
+    items[4]["properties"] = {"contents": [{"content_id": 7}]}
+    answer = post(client, body(*items))
+    assert answer["code"] == 40002
+    assert answer["message"].split("; ") == [
+        "Batch.1.properties.value: Not a valid number.",
+        "Batch.3.event_time: Not a valid integer.",
+        "Batch.4.properties.contents.0.content_id: Not a valid string.",
+    ]
+    assert not ReceivedEvent.objects.exists()
+
+
+def test_an_unnamed_errors_fault_answers_40002_without_item_paths(client):
+    state.add_fault(PIXEL, "unnamed_errors")
+    answer = post(client, body(event(event_time="soon")))
+    assert answer["code"] == 40002
+    assert "Batch." not in answer["message"]
+    assert post(client, body(event(event_time="soon")))["message"].startswith("Batch.0.")

@@ -101,3 +101,42 @@ def test_the_result_is_kept_for_the_page(integration, marketer, client):
     assert "TikTok accepted the test event" in page
     assert "TEST12345" in page
     assert TOKEN not in page
+
+
+@pytest.fixture
+def app_integration(tiktok_sandbox):
+    app = factories.make_app(app_id="id1453847291", platform="ios", store_id="1453847291")
+    integration = factories.make_integration(
+        app, "bytedanceglobal_int", tiktok_app_id="7301234567890123456"
+    )
+    factories.make_pixel(integration, pixel_code="", access_token=TOKEN)
+    state.issue_token(sources=["7301234567890123456"], token=TOKEN)
+    return integration
+
+
+def setup_page(client, integration):
+    return client.get(
+        reverse("integrations:setup", args=[integration.app.app_id, integration.pk, "integration"])
+    ).content.decode()
+
+
+def test_the_picker_offers_tiktoks_names_with_the_catalog_name_beside(
+    app_integration, admin_user, client
+):
+    factories.make_membership(admin_user, app_integration.app, "admin")
+    client.force_login(admin_user)
+    page = setup_page(client, app_integration)
+    picker = page.split('<datalist id="test-event-names">', 1)[1].split("</datalist>", 1)[0]
+    assert '<option value="Purchase" label="Pay' in picker
+    assert '<option value="ViewContent" label="View_content' in picker
+    assert '<option value="Search" label="may carry revenue"' in picker
+    assert 'value="Pay"' not in picker
+    assert 'list="test-event-names" value="ViewContent"' in page
+
+
+def test_a_test_purchase_picked_by_tiktoks_name_goes_out_with_a_value(app_integration, marketer):
+    outcome = send(app_integration, marketer, event_name="Purchase")
+    assert outcome.ok
+    received = ReceivedEvent.objects.get()
+    assert received.event == "Purchase"
+    assert received.payload["properties"]["value"] == 1.0
