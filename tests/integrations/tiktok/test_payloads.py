@@ -56,3 +56,49 @@ def test_a_web_event_keeps_ttclid_in_user(app):
     item = payloads.event_item(web, INSTALL)
     assert item["user"]["ttclid"] == "E.C.P.app-click"
     assert "ad" not in item
+
+
+def web_purchase(value):
+    return payloads.ForwardedEvent(
+        event_name="Purchase",
+        event_time=datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+        event_id="order-1",
+        value=value,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "sent", "dropped"),
+    [
+        ({"num_items": "2"}, {"num_items": 2}, []),
+        ({"num_items": 2.0}, {"num_items": 2}, []),
+        ({"num_items": " 3 "}, {"num_items": 3}, []),
+        ({"num_items": "2.5"}, {}, ["num_items"]),
+        ({"num_items": True}, {}, ["num_items"]),
+        ({"contents": [{"price": "1,299.00"}]}, {"contents": [{}]}, ["contents.0.price"]),
+        ({"contents": [{"price": "$5"}]}, {"contents": [{}]}, ["contents.0.price"]),
+        (
+            {"contents": [{"price": ".5", "quantity": "+2"}]},
+            {"contents": [{"price": 0.5, "quantity": 2}]},
+            [],
+        ),
+        ({"contents": {"content_id": "A"}}, {}, ["contents"]),
+        ({"content_ids": ["A", None, 7.0]}, {"content_ids": ["A", "7"]}, ["content_ids.1"]),
+        ({"content_type": " Product_Group "}, {"content_type": "product_group"}, []),
+        ({"order_id": False}, {}, ["order_id"]),
+        ({"shop_id": 12.5}, {"shop_id": "12.5"}, []),
+        ({"query": 404}, {"search_string": "404"}, []),
+        ({"query": ["a"]}, {}, ["query"]),
+    ],
+)
+def test_properties_are_typed_or_dropped_and_tiktok_takes_the_result(
+    app_integration, value, sent, dropped
+):
+    web = factories.make_integration(app_integration.app, is_active=True)
+    factories.make_pixel(web, pixel_code="CQ8RT3JC77U4D5MLS2A0", access_token=TOKEN)
+    state.issue_token(sources=["CQ8RT3JC77U4D5MLS2A0"], token=TOKEN)
+    mapped = payloads.map_properties(web_purchase(value))
+    assert mapped.properties == sent
+    assert [entry["property"] for entry in mapped.dropped] == dropped
+    item = payloads.event_item(web, web_purchase(value))
+    assert events_api.track(access_token=TOKEN, body=payloads.request_body(web, [item])).code == 0
