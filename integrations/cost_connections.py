@@ -241,21 +241,50 @@ def queue_retry_pull(connection_id: int) -> CostPull | None:
         return _queue_pull(connection, CostPull.Trigger.RETRY)
 
 
-def delete_connection(connection: CostConnection, *, acting_user: AbstractBaseUser) -> str:
-    """Revoke the token at TikTok and stop pulling. Cost rows already pulled stay. Returns a
-    sentence for the page: revocation can fail (TikTok unreachable) and the user must know."""
+@dataclass(frozen=True)
+class Deletion:
+    """What "Delete connection" did, in a sentence for the page."""
+
+    is_deleted: bool
+    message: str
+
+
+def delete_connection(connection: CostConnection, *, acting_user: AbstractBaseUser) -> Deletion:
+    """Revoke the token at TikTok, then delete the connection (pulls stop; cost rows already
+    pulled stay). When TikTok does not confirm the revocation (an error, or no answer), nothing
+    is deleted: the token stays stored so the revocation can be tried again, instead of being
+    forgotten here while it still works at TikTok. A token TikTok already refuses (revoked, or
+    access removed in TikTok for Business; or a connection marked for reconnecting) has nothing
+    left to revoke, so the connection is deleted and the message says so."""
     token = connection.access_token.reveal()
-    outcome = "The connection is deleted and TikTok revoked its access token."
-    if token and connection.is_connected:
+    if not token or not connection.is_connected:
+        message = (
+            "The connection is deleted. TikTok had already refused its access token, so there "
+            "was nothing to revoke."
+        )
+    else:
         try:
-            marketing_api.revoke(token)
+            revocation = marketing_api.revoke(token)
         except TikTokError as error:
             log.warning("Revoking cost connection %s failed: %s", connection.pk, error)
-            outcome = (
-                "The connection is deleted here, but TikTok did not confirm the revocation "
-                f"({error.code or 'no answer'}); remove Signalboard's access in TikTok for "
-                "Business too."
+            detail = (
+                str(error) if error.code is not None else f"TikTok could not be reached: {error}"
             )
+            return Deletion(
+                is_deleted=False,
+                message=(
+                    f"Nothing was deleted: TikTok did not confirm the revocation ({detail}). The "
+                    "connection keeps its access token so it can be revoked: try again in a few "
+                    "minutes, or remove Signalboard's access in TikTok for Business and then "
+                    "delete the connection here."
+                ),
+            )
+        message = (
+            "The connection is deleted. TikTok no longer accepted its access token (revoked or "
+            "removed in TikTok for Business), so there was nothing left to revoke."
+            if revocation.was_already_refused
+            else "The connection is deleted and TikTok revoked its access token."
+        )
     with transaction.atomic():
         connection.status = CostConnection.Status.REVOKED
         connection.access_token = Secret("")
@@ -273,7 +302,7 @@ def delete_connection(connection: CostConnection, *, acting_user: AbstractBaseUs
             changes={},
             details={"connection": connection.pk, "summary": connection.label},
         )
-    return outcome
+    return Deletion(is_deleted=True, message=message)
 
 
 def _forget_association(connection: CostConnection) -> None:

@@ -248,5 +248,10 @@ def cost_delete_connection(
     connection = _cost_connection_for(request, app_id, integration_id, connection_id)
     if connection.status != CostConnection.Status.REVOKED:
         outcome = cost_connections.delete_connection(connection, acting_user=request.user)
-        messages.success(request, f"{outcome} Cost already pulled stays in the reports.")
+        if outcome.is_deleted:
+            messages.success(
+                request, f"{outcome.message} Cost already pulled stays in the reports."
+            )
+        else:
+            messages.error(request, outcome.message)
     return redirect("integrations:setup", app_id, integration_id, "cost")

@@ -10,17 +10,22 @@ reach back further when a pull was missed.
 Geo: TikTok's BASIC report does not take `country_code`; it is an audience dimension, so the
 country split comes from the AUDIENCE report with the same ad_id × day grain. The BASIC report
 stays the source of the totals: country rows are stored per country, and whatever TikTok does
-not attribute to a country is kept in a row with a blank country, so totals stay exact.
+not attribute to a country is kept in a row with a blank country, so totals stay exact. Where
+the audience estimate exceeds the total in a metric, the countries share that metric's total
+in proportion (see `fit_to_total`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -35,6 +40,7 @@ from integrations.tiktok.transport import PermanentError, RetryableError, TikTok
 from reporting.models import CostRecord
 
 log = logging.getLogger(__name__)
+Number = Decimal | int
 
 QUERY_TOO_LARGE = 40067
 # Codes after which the token itself is useless: stop and ask the marketer to reconnect.
@@ -221,49 +227,80 @@ def pull_span(
     return save_records(connection, advertiser, span, records)
 
 
-@dataclass
-class Amounts:
-    spend: Decimal = Decimal(0)
-    impressions: int = 0
-    clicks: int = 0
-    conversions: int | None = None
-
-    def add(self, row: ReportRow) -> None:
-        self.spend += row.spend
-        self.impressions += row.impressions
-        self.clicks += row.clicks
-        if row.conversions is not None:
-            self.conversions = (self.conversions or 0) + row.conversions
-
-
 def merge(ad_rows: list[ReportRow], country_rows: list[ReportRow]) -> list[ReportRow]:
-    """Country rows named after their ad row, plus a blank-country remainder wherever the
-    country split does not add up to the ad's total."""
+    """Country rows named after their ad row, fitted to the ad's BASIC total, plus a
+    blank-country remainder wherever the country split does not add up to that total."""
     by_ad = {(row.stat_date, row.ad_id): row for row in ad_rows}
-    split: dict[tuple[date, str], Amounts] = defaultdict(Amounts)
-    merged = []
+    by_country: dict[tuple[date, str], list[ReportRow]] = defaultdict(list)
     for row in country_rows:
-        base = by_ad.get((row.stat_date, row.ad_id), row)
-        merged.append(_named_like(row, base))
-        split[(row.stat_date, row.ad_id)].add(row)
+        by_country[(row.stat_date, row.ad_id)].append(row)
+    # Country rows of an ad BASIC did not report have no total to fit: kept as TikTok sent them.
+    merged = [row for key, rows in by_country.items() if key not in by_ad for row in rows]
     for key, base in by_ad.items():
-        done = split.get(key, Amounts())
-        remainder = ReportRow(
-            **{
-                **base.__dict__,
-                "country_code": "",
-                "spend": base.spend - done.spend,
-                "impressions": base.impressions - done.impressions,
-                "clicks": base.clicks - done.clicks,
-                "conversions": (
-                    None if base.conversions is None else base.conversions - (done.conversions or 0)
-                ),
-            }
-        )
-        amounts = (remainder.spend, remainder.impressions, remainder.clicks)
-        if any(amounts) and min(amounts) >= 0:
-            merged.append(remainder)
+        merged += fit_to_total(base, [_named_like(row, base) for row in by_country.get(key, [])])
     return merged
+
+
+def fit_to_total(base: ReportRow, countries: list[ReportRow]) -> list[ReportRow]:
+    """The country rows and the blank-country remainder of one ad's day, adding up to the BASIC
+    row exactly in every metric. Each metric is fitted on its own: where the countries fall
+    short, the remainder holds the difference; where TikTok's audience estimate exceeds the
+    total, the countries share the total in proportion and that metric's remainder is zero,
+    while the remainder keeps the other metrics. Nothing is ever negative."""
+    fitted: dict[str, list[Any]] = {}
+    remainder: dict[str, Any] = {}
+    for name in ("spend", "impressions", "clicks"):
+        fitted[name], remainder[name] = _fit(
+            getattr(base, name), [getattr(row, name) for row in countries]
+        )
+    if base.conversions is None:
+        fitted["conversions"] = [row.conversions for row in countries]
+        remainder["conversions"] = None
+    else:
+        shares, remainder["conversions"] = _fit(
+            base.conversions, [row.conversions or 0 for row in countries]
+        )
+        fitted["conversions"] = [
+            None if row.conversions is None and share == 0 else share
+            for row, share in zip(countries, shares, strict=True)
+        ]
+    rows = [
+        replace(row, **{name: values[index] for name, values in fitted.items()})
+        for index, row in enumerate(countries)
+    ]
+    if any(remainder.values()):
+        rows.append(replace(base, country_code="", **remainder))
+    return rows
+
+
+def _fit(total: Number, parts: list[Number]) -> tuple[list[Number], Number]:
+    """The parts fitted to `total`, and what is left for the remainder (never negative).
+    A negative total (never seen from TikTok; spend cannot be stored below zero) counts as 0."""
+    total = max(total, total * 0)
+    counted = sum(parts, total * 0)
+    if counted <= total:
+        return parts, total - counted
+    return _shared(total, parts), total * 0
+
+
+def _shared(total: Number, parts: list[Number]) -> list[Number]:
+    """`total` shared in proportion to `parts` by the largest remainder, in the finest unit
+    TikTok used (cents for USD, whole yen for JPY, one for counts), so the shares add up to
+    `total` exactly."""
+    exponent = min(
+        (value.as_tuple().exponent for value in (total, *parts) if isinstance(value, Decimal)),
+        default=0,
+    )
+    units = int(Decimal(total).scaleb(-exponent))
+    weights = [Fraction(max(part, 0)) for part in parts]
+    exact = [weight * units / sum(weights) for weight in weights]
+    shares = [math.floor(value) for value in exact]
+    by_fraction = sorted(range(len(parts)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for index in by_fraction[: units - sum(shares)]:
+        shares[index] += 1
+    if isinstance(total, Decimal):
+        return [Decimal(share).scaleb(exponent) for share in shares]
+    return shares
 
 
 def _named_like(row: ReportRow, base: ReportRow) -> ReportRow:

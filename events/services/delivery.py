@@ -12,8 +12,9 @@ lost and, to our knowledge, none is sent twice.
 - **Batches.** Rows are grouped by integration (one pixel/token) and test event code, at most
   1,000 events per request (spec §1.1).
 - **Failures.** Retryable ones (§3.1) back off exponentially with jitter along
-  POSTBACK_RETRY_SCHEDULE. Credential errors pause the integration and leave its rows pending, so
-  replacing the token resumes them. Other permanent errors fail the row with TikTok's message.
+  POSTBACK_RETRY_SCHEDULE. Credential errors pause the integration and leave its rows pending
+  without using up an attempt, so replacing the token resumes them, all due at once. Other
+  permanent errors fail the row with TikTok's message.
 """
 
 from __future__ import annotations
@@ -315,12 +316,16 @@ def _record_failure(
         _schedule_retries(batch, items, envelope, answer, now, report)
         return
     if error.is_credential_problem:
-        # Replacing the token fixes these, so the rows wait for it instead of failing.
+        # Replacing the token fixes these, so the rows wait for it instead of failing. A pause
+        # is not an attempt (it gives back the one its claim counted), and the integration's
+        # other waiting rows become due too: a resume sends everything at once, afresh.
         reason = f"TikTok refused our credentials ({error.code}): {error.message}"
         mark_needs_attention(integration.pk, code=error.code, reason=reason)
-        _finish(
-            batch, items, envelope, {**answer, "status": S.PENDING, "next_attempt_at": now}, now
-        )
+        paused = {"status": S.PENDING, "next_attempt_at": now, "attempts": F("attempts") - 1}
+        _finish(batch, items, envelope, {**answer, **paused}, now)
+        Postback.objects.filter(
+            integration=integration, status=S.PENDING, next_attempt_at__gt=now
+        ).update(next_attempt_at=now)
         report.paused += len(batch)
         return
     _finish(batch, items, envelope, {**answer, "status": S.FAILED}, now)

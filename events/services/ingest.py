@@ -118,7 +118,8 @@ def record_events(
 
 def attribute_events(app: App, drafts: Sequence[EventDraft]) -> list[dict[str, Any]]:
     """Each event copies its user's install's attribution; events of users without an install
-    are attributed through their touchpoints by the same rules as installs."""
+    at or before the event's time are attributed through their touchpoints by the same rules
+    as installs."""
     users = [user_keys(draft) for draft in drafts]
     installs = load_install_index(app, users)
     attributions: list[dict[str, Any] | None] = []

@@ -218,7 +218,9 @@ class InstallIndex:
 
     def install_for(self, keys: UserKeys, at: datetime) -> Install | None:
         """The install whose attribution an event at `at` copies: a re-engagement in the last
-        REENGAGEMENT_WINDOW if there is one, else the user's first install."""
+        REENGAGEMENT_WINDOW if there is one, else the user's first install. An event from
+        before the user's install copies nothing: the ad that brought the install came after
+        it, so it is attributed at its own time like the event of a user without install."""
         for pair in keys.pairs():
             installs = self.by_key.get(pair)
             if installs:
@@ -227,6 +229,9 @@ class InstallIndex:
 
 
 def _install_at(installs: list[Install], at: datetime) -> Install | None:
+    installs = [i for i in installs if i.installed_at <= at]
+    if not installs:
+        return None
     first = next((i for i in installs if not i.is_reengagement), None)
     reengagements = [
         i

@@ -23,6 +23,8 @@ from integrations.tiktok.transport import PermanentError
 PAGE_SIZE = 1000  # §5.1: the largest page TikTok serves
 MAX_DAYS_PER_REQUEST = 30  # §5.1: with stat_time_day
 ADVERTISER_INFO_BATCH = 100  # §4.5: what Airbyte sends per call
+# §3, §6: the token itself is dead (expired, missing, revoked, or access removed by the advertiser).
+TOKEN_REFUSED_CODES = frozenset({40102, 40104, 40105, 40106})
 REPORT_METRICS = [
     "spend", "impressions", "clicks", "conversion", "currency",
     "campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_name",
@@ -122,15 +124,29 @@ def advertiser_details(access_token: str, advertiser_ids: list[str]) -> list[Adv
     return details
 
 
-def revoke(access_token: str) -> list[str]:
-    """Revoke the token; returns the advertisers it no longer reaches (§4.4)."""
-    # §4.4 POST /open_api/v1.3/oauth2/revoke_token/
-    envelope = transport.call(
-        "POST",
-        "v1.3/oauth2/revoke_token/",
-        json_body={**_app_credentials(), "access_token": access_token},
-    )
-    return [str(a) for a in envelope.data.get("advertiser_ids", [])]
+@dataclass(frozen=True)
+class Revocation:
+    """What revoking a token achieved: the advertisers it no longer reaches, or that TikTok
+    already refused the token (revoked, or removed in TikTok for Business: nothing to revoke)."""
+
+    advertiser_ids: list[str]
+    was_already_refused: bool = False
+
+
+def revoke(access_token: str) -> Revocation:
+    """Revoke the token (§4.4). Raises TikTokError when TikTok does not confirm it."""
+    try:
+        # §4.4 POST /open_api/v1.3/oauth2/revoke_token/
+        envelope = transport.call(
+            "POST",
+            "v1.3/oauth2/revoke_token/",
+            json_body={**_app_credentials(), "access_token": access_token},
+        )
+    except PermanentError as error:
+        if error.code in TOKEN_REFUSED_CODES:
+            return Revocation(advertiser_ids=[], was_already_refused=True)
+        raise
+    return Revocation(advertiser_ids=[str(a) for a in envelope.data.get("advertiser_ids", [])])
 
 
 def report_rows(

@@ -315,6 +315,62 @@ def test_a_revoked_token_pauses_the_integration_until_it_is_replaced(shop, tikto
     assert Postback.objects.filter(status=S.DELIVERED).count() == 2
 
 
+@override_settings(POSTBACK_RETRY_SCHEDULE=[60, 300])
+def test_pauses_for_credentials_use_up_no_attempts_and_a_resume_sends_at_once(
+    shop, tiktok, marketer
+):
+    state.add_fault(PIXEL, "rate_limit")
+    record_events(shop, [purchase(1)])  # attempt 1: rate limited, retried in about a minute
+    assert Postback.objects.get().attempts == 1
+    state.revoke_token(TOKEN)
+    make_due()
+    for round_number in range(3):
+        if round_number:
+            configuration.resume_deliveries(tiktok, acting_user=marketer)  # nothing fixed
+        report = delivery.deliver_due_postbacks()  # no clock moved: due as soon as resumed
+        assert (report.claimed, report.paused) == (1, 1)
+        tiktok.refresh_from_db()
+        assert tiktok.needs_attention
+        postback = Postback.objects.get()
+        assert (postback.status, postback.attempts) == (S.PENDING, 1)
+
+    new_token = state.issue_token(sources=[PIXEL])
+    configuration.update_integration_settings(
+        tiktok, acting_user=marketer, is_active=True, settings={}, new_access_token=new_token
+    )
+    report = delivery.deliver_due_postbacks()
+    postback = Postback.objects.get()
+    # Attempt 2 of 3 delivered it: the three pauses left the one retry it had in hand.
+    assert (report.delivered, postback.status, postback.attempts) == (1, S.DELIVERED, 2)
+
+
+def test_a_row_waiting_for_its_retry_goes_out_at_once_when_the_integration_resumes(
+    shop, tiktok, marketer
+):
+    state.add_fault(PIXEL, "server_error")
+    record_events(shop, [purchase(1)])
+    waiting = Postback.objects.get()
+    assert waiting.status == S.PENDING and waiting.next_attempt_at > timezone.now()
+    state.revoke_token(TOKEN)
+    record_events(shop, [purchase(2)])  # this batch meets the revoked token: paused
+    tiktok.refresh_from_db()
+    assert tiktok.needs_attention
+
+    new_token = state.issue_token(sources=[PIXEL])
+    configuration.update_integration_settings(
+        tiktok, acting_user=marketer, is_active=True, settings={}, new_access_token=new_token
+    )
+    delivery.deliver_due_postbacks()
+    assert dict(Postback.objects.values_list("event__event_id", "status")) == {
+        "order-1": S.DELIVERED,
+        "order-2": S.DELIVERED,
+    }
+    assert dict(Postback.objects.values_list("event__event_id", "attempts")) == {
+        "order-1": 2,
+        "order-2": 1,
+    }
+
+
 def test_a_bad_field_fails_only_that_event(shop, tiktok, held):
     record_events(shop, [purchase(1), purchase(2), purchase(3)])
     # A stored value TikTok refuses: a broken email hash (TikTok wants 64 lowercase hex).

@@ -133,6 +133,7 @@ def test_the_event_copies_its_users_install_attribution(web_shop):
         web_shop.app,
         device_id="wu-visitor-1",
         web_user_id="wu-visitor-1",
+        installed_at=datetime(2026, 3, 1, 12, 0, tzinfo=UTC),  # half an hour before PURCHASE
         media_source="tiktokweb_int",
         campaign="WEB_Spring_Sale",
         campaign_id="1780000000010000000",
@@ -166,6 +167,57 @@ def test_an_event_within_30_days_of_a_reengagement_belongs_to_it(web_shop):
     web_shop.event(PURCHASE | {"device_id": "d1", "event_time": int(when.timestamp())})
     event = InAppEvent.objects.get()
     assert (event.media_source, event.is_reengagement) == ("tiktokweb_int", True)
+
+
+def test_an_event_before_its_users_install_does_not_take_the_installs_attribution(web_shop):
+    """A customer buys on the website, then days later installs through a TikTok ad: the
+    earlier purchase was not driven by that ad."""
+    installed_at = timezone.now().replace(microsecond=0)
+    factories.make_install(
+        web_shop.app,
+        device_id="d-late",
+        customer_user_id="cust-1001",
+        installed_at=installed_at,
+        media_source="tiktokweb_int",
+        campaign="WEB_Spring_Sale",
+        touch_type="click",
+        touch_time=installed_at - timedelta(hours=1),
+        match_type="ttclid",
+    )
+    event_time = installed_at - timedelta(days=3)
+    response = web_shop.event(PURCHASE | {"event_time": event_time.isoformat()})
+    assert response.json()["media_source"] == "organic"
+    event = InAppEvent.objects.get()
+    assert (event.media_source, event.campaign, event.touch_time, event.install_id) == (
+        "organic",
+        "",
+        None,
+        None,
+    )
+
+
+def test_an_event_before_its_users_install_is_attributed_by_its_own_click(web_shop):
+    installed_at = timezone.now().replace(microsecond=0)
+    factories.make_touchpoint(
+        web_shop.app,
+        web_user_id="wu-7",
+        media_source="bytedanceglobal_int",
+        campaign="Early_Click",
+        occurred_at=installed_at - timedelta(days=3),
+    )
+    factories.make_install(
+        web_shop.app,
+        device_id="wu-7",
+        web_user_id="wu-7",
+        installed_at=installed_at,
+        media_source="tiktokweb_int",
+        campaign="Late_Click",
+    )
+    at_install = PURCHASE | {"event_id": "o-2", "event_time": installed_at.isoformat()}
+    before = PURCHASE | {"event_time": (installed_at - timedelta(days=2)).isoformat()}
+    web_shop.batch([before | {"web_user_id": "wu-7"}, at_install | {"web_user_id": "wu-7"}])
+    campaigns = dict(InAppEvent.objects.values_list("event_id", "campaign"))
+    assert campaigns == {"order-88412": "Early_Click", "o-2": "Late_Click"}
 
 
 def test_an_event_of_a_user_without_install_is_attributed_through_their_click(web_shop):

@@ -116,6 +116,32 @@ def test_the_postback_window_counts_from_the_install(shop, tiktok, unit, size, i
     assert Postback.objects.exists() is sent
 
 
+def test_an_event_before_the_users_install_follows_its_own_attribution(shop, tiktok):
+    """The install came through TikTok, but the purchase happened before it: the purchase is
+    organic, so a row for users from TikTok only does not send it."""
+    factories.make_mapping(tiktok, users_from="this_partner")
+    now = timezone.now()
+    touch = click(shop, occurred_at=now - timedelta(hours=1))
+    factories.make_install(
+        shop,
+        device_id="wu-1",
+        web_user_id="wu-1",
+        installed_at=now,
+        media_source="tiktokweb_int",
+        touchpoint=touch,
+        touch_time=touch.occurred_at,
+    )
+    earlier = (now - timedelta(days=2)).isoformat()
+    send(
+        shop,
+        {"event_id": "o-before", "event_name": "purchase", "event_time": earlier},
+        {"event_id": "o-after", "event_name": "purchase", "event_time": now.isoformat()},
+    )
+    assert planned() == [("o-after", "Purchase")]
+    (reason,) = explain(shop.events.get(event_id="o-before"))
+    assert reason.why == "Attributed to organic; this row sends only users from tiktokweb_int."
+
+
 @pytest.mark.parametrize(
     ("conditions", "value", "revenue", "sent"),
     [

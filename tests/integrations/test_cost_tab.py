@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from integrations.models import CostAdvertiser, CostConnection, CostPull
 from integrations.tiktok.sandbox import state
+from integrations.tiktok.sandbox.models import ReceivedRequest
 from tests import factories
 
 APP_ID = "7301234567890123457"
@@ -182,5 +183,92 @@ def test_pull_now_and_delete_over_the_sandbox(
         response = client.post(reverse("integrations:cost-delete", args=args), follow=True)
     assert "TikTok revoked its access token" in response.content.decode()
     assert state.find_token(token).revoked_at is not None
+    connection.refresh_from_db()
+    assert connection.status == CostConnection.Status.REVOKED
+
+
+@pytest.fixture
+def live_connection(cost_integration, connection, tiktok_sandbox):
+    """The connection holding a real sandbox token that can still pull."""
+    token = state.issue_token(advertiser_ids=["7012345678901234568"])
+    connection.access_token = token
+    connection.save()
+    return connection, token
+
+
+def delete(client, connection):
+    integration = connection.integration
+    args = [integration.app.app_id, integration.pk, connection.pk]
+    with override_settings(TIKTOK_APP_ID=APP_ID, TIKTOK_APP_SECRET="s" * 40):
+        response = client.post(reverse("integrations:cost-delete", args=args), follow=True)
+    return response.content.decode()
+
+
+def revoke_calls():
+    return ReceivedRequest.objects.filter(path__contains="oauth2/revoke_token")
+
+
+@pytest.mark.parametrize("fault", ["server_error", "bad_gateway", "rate_limit"])
+def test_a_failed_revocation_keeps_the_connection_and_says_so(
+    client, marketer, live_connection, fault
+):
+    connection, token = live_connection
+    state.add_fault(APP_ID, fault)
+    client.force_login(marketer)
+    body = delete(client, connection)
+    assert "TikTok revoked" not in body
+    assert "Nothing was deleted" in body
+    assert "TikTok did not confirm the revocation" in body
+    assert revoke_calls().count() == 1
+    assert state.find_token(token).revoked_at is None
+    connection.refresh_from_db()
+    assert connection.status == CostConnection.Status.CONNECTED
+    assert connection.access_token.reveal() == token  # kept, so the revocation can be retried
+
+    body = delete(client, connection)  # TikTok is back: the retry revokes and deletes
+    assert "TikTok revoked its access token" in body
+    assert state.find_token(token).revoked_at is not None
+    connection.refresh_from_db()
+    assert connection.status == CostConnection.Status.REVOKED
+
+
+def test_an_unreachable_tiktok_keeps_the_connection_and_says_so(client, marketer, live_connection):
+    connection, token = live_connection
+    client.force_login(marketer)
+    with override_settings(TIKTOK_API_BASE_URL="http://127.0.0.1:9", TIKTOK_HTTP_TIMEOUT=2):
+        body = delete(client, connection)
+    assert "TikTok revoked" not in body
+    assert "Nothing was deleted" in body
+    assert "TikTok could not be reached" in body
+    connection.refresh_from_db()
+    assert connection.status == CostConnection.Status.CONNECTED
+    assert state.find_token(token).revoked_at is None
+
+
+def test_a_token_tiktok_already_refuses_is_deleted_without_claiming_a_revocation(
+    client, marketer, live_connection
+):
+    connection, token = live_connection
+    state.revoke_token(token)  # the advertiser removed the access in TikTok for Business
+    client.force_login(marketer)
+    body = delete(client, connection)
+    assert "TikTok revoked its access token" not in body
+    assert "TikTok no longer accepted its access token" in body
+    connection.refresh_from_db()
+    assert connection.status == CostConnection.Status.REVOKED
+    assert not connection.access_token
+
+
+def test_a_broken_connection_is_deleted_without_a_call_or_a_claimed_revocation(
+    client, marketer, live_connection
+):
+    connection, _ = live_connection
+    connection.status = CostConnection.Status.BROKEN
+    connection.save()
+    client.force_login(marketer)
+    body = delete(client, connection)
+    assert "TikTok revoked" not in body
+    assert "TikTok had already refused its access token" in body
+    assert not revoke_calls().exists()
     connection.refresh_from_db()
     assert connection.status == CostConnection.Status.REVOKED

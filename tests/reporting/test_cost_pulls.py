@@ -274,7 +274,8 @@ def test_deleting_a_connection_revokes_the_token_and_keeps_the_rows(
 
     outcome = cost_connections.delete_connection(connection, acting_user=marketer)
 
-    assert "revoked" in outcome
+    assert outcome.is_deleted
+    assert "TikTok revoked its access token" in outcome.message
     assert state.find_token(token).revoked_at is not None
     connection.refresh_from_db()
     assert connection.status == CostConnection.Status.REVOKED

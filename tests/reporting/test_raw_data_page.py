@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from events.models import Postback
+from events.services.ingest import record_events
 from reporting.models import CostRecord
 from tests import factories
 
@@ -91,6 +92,42 @@ def test_several_media_sources_can_be_ticked(client, app, analyst, traffic):
     response = client.get(f"{url}?{query}&media_source=organic&media_source=tiktokweb_int")
     assert response.context["row_count"] == 2
     assert response.context["api_url"] is None  # no single Pull API report mixes organic in
+
+
+def test_an_event_before_the_users_install_shows_as_organic_without_the_installs_click(
+    client, app, analyst
+):
+    touch = factories.make_touchpoint(
+        app, occurred_at=MOMENT, campaign="Spring", web_user_id="wu-1", sub1="creative-7"
+    )
+    factories.make_install(
+        app,
+        device_id="wu-1",
+        web_user_id="wu-1",
+        installed_at=MOMENT,
+        media_source="tiktokweb_int",
+        campaign="Spring",
+        touchpoint=touch,
+    )
+    record_events(
+        app,
+        [
+            {
+                "event_id": "before-install",
+                "event_name": "purchase",
+                "web_user_id": "wu-1",
+                "event_time": (MOMENT - timedelta(days=1)).isoformat(),
+            }
+        ],
+    )
+    client.force_login(analyst)
+    response = _page(
+        client, app, report="in_app_events", **{"from": "2026-02-28", "to": "2026-03-07"}
+    )
+    export = client.get(response.context["export_url"])
+    (row,) = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+    assert (row["Event Name"], row["Media Source"], row["Campaign"]) == ("purchase", "organic", "")
+    assert (row["Install Time"], row["Sub Param 1"]) == ("", "")
 
 
 def test_it_opens_on_the_last_seven_days_of_in_app_events(client, app, analyst):

@@ -208,14 +208,22 @@ def advertiser_info(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 def revoke_token(request: HttpRequest) -> HttpResponse:
-    """POST /open_api/v1.3/oauth2/revoke_token/ (§4.4)."""
+    """POST /open_api/v1.3/oauth2/revoke_token/ (§4.4). A token already revoked is refused like
+    an unknown one. Faults are injected with the developer app's `app_id` as target."""
     body: Any = None
     try:
         body = _json_body(request)
-        _check_app(body.get("app_id"), body.get("secret"))
+    except Refused as error:
+        return _refusal(request, "", "", None, error)
+    app_id = body.get("app_id")
+    faulted = _apply_fault(request, app_id if isinstance(app_id, str) else "", "", _redacted(body))
+    if faulted is not None:
+        return faulted
+    try:
+        _check_app(app_id, body.get("secret"))
         token = str(body.get("access_token") or "")
         known = state.find_token(token)
-        if known is None:
+        if known is None or known.revoked_at is not None:
             raise Refused(40105, "Access token is incorrect or has been revoked.")
     except Refused as error:
         return _refusal(request, "", "", _redacted(body), error)

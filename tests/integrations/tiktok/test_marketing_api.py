@@ -184,7 +184,15 @@ def test_an_auth_code_works_once(sandbox, client):
 
 def test_revoke_ends_the_token(sandbox):
     token = state.issue_token(advertiser_ids=[US])
-    assert marketing_api.revoke(token) == [US]
+    assert marketing_api.revoke(token) == marketing_api.Revocation(advertiser_ids=[US])
     with pytest.raises(PermanentError) as error:
         marketing_api.authorized_advertisers(token)
     assert error.value.code == 40105
+
+
+def test_revoking_a_token_tiktok_already_refuses_says_so(sandbox):
+    token = state.issue_token(advertiser_ids=[US])
+    state.revoke_token(token)
+    assert marketing_api.revoke(token) == marketing_api.Revocation(
+        advertiser_ids=[], was_already_refused=True
+    )
