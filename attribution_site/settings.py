@@ -256,14 +256,17 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
+# Proxies in front of the site (load balancer, CDN). Client IPs of clicks, impressions, the web
+# SDK and the test event come from X-Forwarded-For only when this is set: see client_ip.py.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # Client IPs come from REMOTE_ADDR unless you say how many proxies stand in front.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         # Per server API key, and per public key and visitor IP (web SDK).
         "events_api": env_rate("EVENTS_API_RATE", "30000/min"),

@@ -17,12 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from attribution_site.client_ip import get_client_ip
 from events.attribution import CLICK, IMPRESSION
 from events.models import InAppEvent, Postback, Touchpoint
 from events.services import deliveries as deliveries_service
 from events.services.delivery import requeue_postbacks
 from events.services.forwarding import explain
-from events.services.normalise import FieldError, clean_ip
 from events.services.touchpoints import (
     find_app_by_public_key,
     is_link_preview,
@@ -42,13 +42,6 @@ DEMO_WEB_APP_ID = "web.trailhead-outfitters"
 
 def link_not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "events/link_not_found.html", status=404)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    try:
-        return clean_ip(request.META.get("REMOTE_ADDR", ""))
-    except FieldError:
-        return None
 
 
 def find_link_target(public_key: str, media_source: str) -> App | None:
@@ -78,7 +71,7 @@ def click(request: HttpRequest, public_key: str, media_source: str = "") -> Http
             kind=CLICK,
             media_source=media_source,
             params=params,
-            ip=client_ip(request),
+            ip=get_client_ip(request),
             user_agent=user_agent,
             referrer=request.headers.get("Referer", ""),
             url=request.build_absolute_uri(),
@@ -105,7 +98,7 @@ def impression(request: HttpRequest, public_key: str, media_source: str = "") ->
             kind=IMPRESSION,
             media_source=media_source,
             params=params,
-            ip=client_ip(request),
+            ip=get_client_ip(request),
             user_agent=user_agent,
             referrer=request.headers.get("Referer", ""),
         )

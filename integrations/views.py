@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from attribution_site.client_ip import get_client_ip
 from integrations import configuration, cost_connections, services, setup_tabs
 from integrations.forms import CAPABILITIES, MarketplaceSearchForm, TestEventForm
 from integrations.models import CostConnection, Integration, Partner
@@ -192,7 +193,7 @@ def send_test_event(request: HttpRequest, app_id: str, integration_id: int) -> H
             acting_user=request.user,
             test_event_code=form.cleaned_data["test_event_code"],
             event_name=form.cleaned_data["event_name"].strip(),
-            ip=request.META.get("REMOTE_ADDR", ""),
+            ip=get_client_ip(request) or "",
             user_agent=request.headers.get("User-Agent", ""),
         )
         level = messages.SUCCESS if outcome.ok else messages.ERROR
