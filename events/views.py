@@ -222,10 +222,10 @@ def event_detail(request: HttpRequest, app_id: str, event_id: str) -> HttpRespon
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_EVENTS_REPORT)
     events = access.scope_to_media_source(InAppEvent.objects.filter(app=access.app))
     event = get_object_or_404(events.select_related("install"), event_id=event_id)
-    postbacks = event.postbacks.select_related("integration__partner")
-    if access.partner_id is not None:
-        postbacks = postbacks.filter(integration__partner_id=access.partner_id)
-    reasons = explain(event) if request.GET.get("why") else None
+    postbacks = access.scope_to_partner(
+        event.postbacks.select_related("integration__partner"), field="integration__partner"
+    )
+    reasons = explain(event, access.visible_integrations()) if request.GET.get("why") else None
     return render(
         request,
         "events/event_detail.html",
@@ -236,5 +236,6 @@ def event_detail(request: HttpRequest, app_id: str, event_id: str) -> HttpRespon
             "postbacks": postbacks,
             "reasons": reasons,
             "show_revenue": access.can(Action.VIEW_REVENUE),
+            "is_partner_user": access.is_partner_user,
         },
     )
