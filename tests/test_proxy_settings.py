@@ -3,12 +3,15 @@ stop start-up with a message naming the variable."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
+from django.test import Client, override_settings
 
+from tests import factories
 from tests.test_settings import ROOT, check
 
 
@@ -65,3 +68,19 @@ def test_it_refuses_a_malformed_number_of_proxies():
 
 def test_the_number_of_proxies_comes_from_the_environment():
     assert setting("NUM_PROXIES", NUM_PROXIES="2") == "2"
+
+
+@override_settings(
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    ALLOWED_HOSTS=["signalboard.example"],
+)
+def test_behind_an_https_proxy_signalboards_own_pages_may_use_the_sdk(db):
+    app = factories.make_app()
+    response = Client(HTTP_HOST="signalboard.example").post(
+        f"/api/v1/sdk/{app.public_key}/events",
+        data=json.dumps({"event_name": "purchase", "event_id": "o-1", "web_user_id": "wu-1"}),
+        content_type="text/plain;charset=UTF-8",
+        HTTP_ORIGIN="https://signalboard.example",
+        HTTP_X_FORWARDED_PROTO="https",
+    )
+    assert response.status_code == 202
