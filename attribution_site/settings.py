@@ -77,6 +77,25 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """The header an HTTPS-terminating proxy sets, as Django's META key: `HTTP_X_FORWARDED_PROTO`
+    (meaning the value `https`) or `HTTP_X_FORWARDED_SSL=on`. Empty: no such proxy."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return None
+    match = re.fullmatch(r"(HTTP_[A-Z0-9_]+)(?:=([A-Za-z0-9._-]+))?", raw)
+    if match is None:
+        raise ImproperlyConfigured(
+            f"{name} must name the request header as Django's META key, e.g. "
+            f"HTTP_X_FORWARDED_PROTO or HTTP_X_FORWARDED_SSL=on, not {raw!r}"
+        )
+    return match.group(1), match.group(2) or "https"
+
+
+# Trust only a proxy that sets (and overwrites) this header, or clients could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+
 # Secrets at rest: Fernet keys, newest first. The first key encrypts; every key decrypts, so a
 # new key can be put in front and old rows re-encrypted with `manage.py rotate_encryption_keys`.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
@@ -256,14 +275,17 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
+# Proxies in front of the site (load balancer, CDN). Client IPs of clicks, impressions, the web
+# SDK and the test event come from X-Forwarded-For only when this is set: see client_ip.py.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # Client IPs come from REMOTE_ADDR unless you say how many proxies stand in front.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         # Per server API key, and per public key and visitor IP (web SDK).
         "events_api": env_rate("EVENTS_API_RATE", "30000/min"),

@@ -24,11 +24,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from attribution_site.client_ip import get_client_ip
 from events import serializers
 from events.api_access import AppApiKeyAuthentication, KeyBelongsToApp, is_allowed_origin
 from events.services.ingest import MAX_BATCH, REJECTED, BrowserContext, record_events
 from events.services.installs import read_install, read_visit, record_install, record_visit
-from events.services.normalise import FieldError, clean_ip
 from events.services.touchpoints import find_app_by_public_key
 from events.throttles import ApiKeyRateThrottle, PublicKeyRateThrottle
 from integrations.models import App
@@ -155,11 +155,9 @@ def sdk_app(request: Request, public_key: str) -> tuple[App, str]:
 
 
 def browser_context(request: Request) -> BrowserContext:
-    try:
-        ip = clean_ip(request.META.get("REMOTE_ADDR", ""))
-    except FieldError:
-        ip = None
-    return BrowserContext(ip=ip, user_agent=request.headers.get("User-Agent", "")[:2048])
+    return BrowserContext(
+        ip=get_client_ip(request), user_agent=request.headers.get("User-Agent", "")[:2048]
+    )
 
 
 def with_cors(response: Response, origin: str) -> Response:

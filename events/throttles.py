@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from attribution_site.client_ip import get_client_ip
 from integrations.models import App
 
 
@@ -60,3 +61,7 @@ class PublicKeyRateThrottle(FixedWindowThrottle):
     def get_cache_key(self, request: Request, view: object) -> str | None:
         public_key = view.kwargs.get("public_key", "")[:64]
         return f"throttle:{self.scope}:{public_key}:{self.get_ident(request)}"
+
+    def get_ident(self, request: Request) -> str:
+        # The visitor behind our proxies, read as every endpoint reads it (NUM_PROXIES).
+        return get_client_ip(request) or request.META.get("REMOTE_ADDR", "")

@@ -17,12 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from attribution_site.client_ip import get_client_ip
 from events.attribution import CLICK, IMPRESSION
 from events.models import InAppEvent, Postback, Touchpoint
 from events.services import deliveries as deliveries_service
 from events.services.delivery import requeue_postbacks
 from events.services.forwarding import explain
-from events.services.normalise import FieldError, clean_ip
 from events.services.touchpoints import (
     find_app_by_public_key,
     is_link_preview,
@@ -42,13 +42,6 @@ DEMO_WEB_APP_ID = "web.trailhead-outfitters"
 
 def link_not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "events/link_not_found.html", status=404)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    try:
-        return clean_ip(request.META.get("REMOTE_ADDR", ""))
-    except FieldError:
-        return None
 
 
 def find_link_target(public_key: str, media_source: str) -> App | None:
@@ -78,7 +71,7 @@ def click(request: HttpRequest, public_key: str, media_source: str = "") -> Http
             kind=CLICK,
             media_source=media_source,
             params=params,
-            ip=client_ip(request),
+            ip=get_client_ip(request),
             user_agent=user_agent,
             referrer=request.headers.get("Referer", ""),
             url=request.build_absolute_uri(),
@@ -105,7 +98,7 @@ def impression(request: HttpRequest, public_key: str, media_source: str = "") ->
             kind=IMPRESSION,
             media_source=media_source,
             params=params,
-            ip=client_ip(request),
+            ip=get_client_ip(request),
             user_agent=user_agent,
             referrer=request.headers.get("Referer", ""),
         )
@@ -225,10 +218,10 @@ def event_detail(request: HttpRequest, app_id: str, event_id: str) -> HttpRespon
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_EVENTS_REPORT)
     events = access.scope_to_media_source(InAppEvent.objects.filter(app=access.app))
     event = get_object_or_404(events.select_related("install"), event_id=event_id)
-    postbacks = event.postbacks.select_related("integration__partner")
-    if access.partner_id is not None:
-        postbacks = postbacks.filter(integration__partner_id=access.partner_id)
-    reasons = explain(event) if request.GET.get("why") else None
+    postbacks = access.scope_to_partner(
+        event.postbacks.select_related("integration__partner"), field="integration__partner"
+    )
+    reasons = explain(event, access.visible_integrations()) if request.GET.get("why") else None
     return render(
         request,
         "events/event_detail.html",
@@ -239,5 +232,6 @@ def event_detail(request: HttpRequest, app_id: str, event_id: str) -> HttpRespon
             "postbacks": postbacks,
             "reasons": reasons,
             "show_revenue": access.can(Action.VIEW_REVENUE),
+            "is_partner_user": access.is_partner_user,
         },
     )

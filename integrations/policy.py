@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from integrations.models import (
@@ -110,6 +110,17 @@ class AppAccess:
         if not self.can(action, integration):
             raise PermissionDenied(f"Your role on {self.app.name} does not allow this.")
 
+    def scope_to_partner(self, queryset: QuerySet, field: str = "partner") -> QuerySet:
+        """Partner users see only their own partner's integrations, and rows of them
+        (`field="integration__partner"` for postbacks): never another partner's name or state."""
+        if self.partner_id is None:
+            return queryset
+        return queryset.filter(**{field: self.partner_id})
+
+    def visible_integrations(self) -> QuerySet[Integration]:
+        """The app's integrations this user may know of."""
+        return self.scope_to_partner(Integration.objects.filter(app=self.app))
+
     def scope_to_media_source(self, queryset: QuerySet, field: str = "media_source") -> QuerySet:
         """Partner users see only rows attributed to their own media source."""
         if self.media_source is None:
@@ -186,6 +197,20 @@ def get_integration_for_user(
         raise Http404("No such integration")
     access.require(need, integration)
     return access, integration
+
+
+def with_visible_integration_counts(
+    user: AbstractBaseUser | AnonymousUser, apps: QuerySet[App]
+) -> QuerySet[App]:
+    """`integration_count` on each app: what `AppAccess.visible_integrations` would list, so a
+    partner user counts only its own partner's integration (unless it is also a member)."""
+    partner_user = getattr(user, "partner_user", None)
+    if user.is_superuser or partner_user is None:
+        return apps.annotate(integration_count=Count("integrations", distinct=True))
+    visible = Q(integrations__partner_id=partner_user.partner_id) | Q(
+        integrations__app__memberships__user=user
+    )
+    return apps.annotate(integration_count=Count("integrations", filter=visible, distinct=True))
 
 
 def visible_apps(user: AbstractBaseUser | AnonymousUser) -> QuerySet[App]:

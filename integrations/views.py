@@ -7,32 +7,30 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from attribution_site.client_ip import get_client_ip
 from integrations import configuration, cost_connections, services, setup_tabs
 from integrations.forms import CAPABILITIES, MarketplaceSearchForm, TestEventForm
-from integrations.models import CostConnection, Integration, Partner
+from integrations.models import CostConnection, Partner
 from integrations.policy import (
     Action,
     get_app_for_user,
     get_integration_for_user,
     visible_apps,
+    with_visible_integration_counts,
 )
 from integrations.tiktok.diagnostics import send_test_event as send_test_event_service
 
 
 @login_required
 def app_list(request: HttpRequest) -> HttpResponse:
-    apps = visible_apps(request.user).annotate(
-        integration_count=Count("integrations", distinct=True)
-    )
+    apps = with_visible_integration_counts(request.user, visible_apps(request.user))
     return render(request, "integrations/app_list.html", {"apps": apps})
 
 
 @login_required
 def app_detail(request: HttpRequest, app_id: str) -> HttpResponse:
     access = get_app_for_user(request.user, app_id)
-    integrations = access.app.integrations.select_related("partner", "pixel")
-    if access.partner_id is not None:
-        integrations = integrations.filter(partner_id=access.partner_id)
+    integrations = access.visible_integrations().select_related("partner", "pixel")
     return render(
         request,
         "integrations/app_detail.html",
@@ -100,7 +98,7 @@ def set_up_integration(request: HttpRequest, app_id: str, media_source: str) -> 
 def active_integrations(request: HttpRequest, app_id: str) -> HttpResponse:
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_INTEGRATIONS)
     integrations = (
-        Integration.objects.filter(app=access.app)
+        access.visible_integrations()
         .select_related("partner", "pixel")
         .annotate(
             mapping_count=Count("mappings", filter=Q(mappings__is_enabled=True)),
@@ -111,8 +109,6 @@ def active_integrations(request: HttpRequest, app_id: str) -> HttpResponse:
             ),
         )
     )
-    if access.partner_id is not None:
-        integrations = integrations.filter(partner_id=access.partner_id)
     rows = [
         {
             "integration": integration,
@@ -192,7 +188,7 @@ def send_test_event(request: HttpRequest, app_id: str, integration_id: int) -> H
             acting_user=request.user,
             test_event_code=form.cleaned_data["test_event_code"],
             event_name=form.cleaned_data["event_name"].strip(),
-            ip=request.META.get("REMOTE_ADDR", ""),
+            ip=get_client_ip(request) or "",
             user_agent=request.headers.get("User-Agent", ""),
         )
         level = messages.SUCCESS if outcome.ok else messages.ERROR

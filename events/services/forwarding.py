@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from events.models import InAppEvent, Install, Postback
@@ -163,12 +163,12 @@ class Reason:
     why: str
 
 
-def explain(event: InAppEvent) -> list[Reason]:
-    """Why this event was (or was not) sent to each partner: for the event's page."""
+def explain(event: InAppEvent, integrations: QuerySet[Integration]) -> list[Reason]:
+    """Why this event was (or was not) sent to each of `integrations` (those the viewer may
+    see: `AppAccess.visible_integrations`), for the event's page."""
     reasons = []
     anchor = _window_anchors([event]).get(event.pk)
-    integrations = Integration.objects.filter(app_id=event.app_id).select_related("partner")
-    for integration in integrations:
+    for integration in integrations.filter(app_id=event.app_id).select_related("partner"):
         name = integration.partner.name
         gate = _integration_gate(integration, event)
         if gate:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
+from django.urls import reverse
 from social_core.backends.oauth import BaseOAuth2
 from social_core.exceptions import (
     AuthCanceled,
@@ -59,6 +60,14 @@ class TikTokBusinessOAuth2(BaseOAuth2):
 
     def get_key_and_secret(self) -> tuple[str, str]:
         return settings.TIKTOK_APP_ID, settings.TIKTOK_APP_SECRET
+
+    def get_redirect_uri(self, state: str | None = None) -> str:
+        # §4.1: TikTok compares redirect_uri exactly with the ones registered for the app, so
+        # it is always the public address (PUBLIC_BASE_URL), never the host and scheme this
+        # request arrived with: behind a proxy that is an internal name over plain HTTP.
+        # (social-core builds it from the request via strategy.build_absolute_uri.)
+        path = reverse(f"{settings.SOCIAL_AUTH_URL_NAMESPACE}:complete", args=[self.name])
+        return f"{settings.PUBLIC_BASE_URL}{path}"
 
     def auth_params(self, state: str | None = None) -> dict[str, str]:
         params = {"app_id": settings.TIKTOK_APP_ID, "redirect_uri": self.get_redirect_uri(state)}

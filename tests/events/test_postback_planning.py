@@ -250,7 +250,7 @@ def test_the_events_page_explains_why_nothing_was_sent(shop, tiktok):
     factories.make_mapping(tiktok, users_from="this_partner")
     send(shop, {"event_id": "o-1", "event_name": "purchase", "web_user_id": "organic-user"})
     event = shop.events.get(event_id="o-1")
-    (reason,) = explain(event)
+    (reason,) = explain(event, shop.integrations.all())
     assert not reason.sent
     assert reason.why == "Attributed to organic; this row sends only users from tiktokweb_int."
 

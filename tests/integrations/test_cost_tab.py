@@ -74,7 +74,11 @@ def test_connecting_starts_only_with_a_post_carrying_a_csrf_token(cost_integrati
     assert client.post(begin, {"cost_integration": cost_integration.pk}).status_code == 403
 
     client.get(cost_url(cost_integration))
-    with override_settings(TIKTOK_APP_ID=APP_ID, TIKTOK_API_BASE_URL="https://tiktok.example"):
+    with override_settings(
+        TIKTOK_APP_ID=APP_ID,
+        TIKTOK_API_BASE_URL="https://tiktok.example",
+        PUBLIC_BASE_URL="https://signalboard.example",
+    ):
         response = client.post(
             begin,
             {
@@ -88,9 +92,9 @@ def test_connecting_starts_only_with_a_post_carrying_a_csrf_token(cost_integrati
     assert f"{target.scheme}://{target.netloc}{target.path}" == "https://tiktok.example/portal/auth"
     query = parse_qs(target.query)
     assert query["app_id"] == [APP_ID]
-    assert query["redirect_uri"] == ["http://testserver/oauth/complete/tiktok-business/"]
+    assert query["redirect_uri"] == ["https://signalboard.example/oauth/complete/tiktok-business/"]
     assert len(query["state"][0]) >= 32
-    assert "%2F%2Ftestserver" in response["Location"]  # redirect_uri goes URL-encoded
+    assert "%2F%2Fsignalboard.example" in response["Location"]  # redirect_uri goes URL-encoded
 
 
 def test_an_anonymous_callback_connects_nothing(client, cost_integration):
