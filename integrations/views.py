@@ -16,6 +16,7 @@ from integrations.policy import (
     get_integration_for_user,
     visible_apps,
 )
+from integrations.tiktok import match_quality
 from integrations.tiktok.diagnostics import send_test_event as send_test_event_service
 
 
@@ -113,6 +114,10 @@ def active_integrations(request: HttpRequest, app_id: str) -> HttpResponse:
     )
     if access.partner_id is not None:
         integrations = integrations.filter(partner_id=access.partner_id)
+    coverage = match_quality.coverage_for(
+        access.app,
+        [(i.pk, i.partner.event_source) for i in integrations if i.partner.supports_events_api],
+    )
     rows = [
         {
             "integration": integration,
@@ -120,6 +125,7 @@ def active_integrations(request: HttpRequest, app_id: str) -> HttpResponse:
                 (t for t in setup_tabs.tabs_for(integration) if t.can_view(access, integration)),
                 None,
             ),
+            "coverage": coverage.get(integration.pk),
         }
         for integration in integrations
     ]

@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('events', '0003_postback_attempt_log'),
+        ("events", "0003_postback_attempt_log"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inappevent',
-            name='ttp',
-            field=models.CharField(blank=True, help_text="The TikTok pixel's _ttp cookie (web SDK).", max_length=255),
+            model_name="inappevent",
+            name="ttp",
+            field=models.CharField(
+                blank=True, help_text="The TikTok pixel's _ttp cookie (web SDK).", max_length=255
+            ),
         ),
         migrations.AddField(
-            model_name='postback',
-            name='match_keys',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Bits of the TikTok match keys its last request carried.', null=True),
+            model_name="postback",
+            name="match_keys",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="Bits of the TikTok match keys its last request carried.",
+                null=True,
+            ),
         ),
     ]

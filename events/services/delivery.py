@@ -38,8 +38,13 @@ from django.utils import timezone
 
 from events.models import Install, Postback
 from integrations.models import Integration, PartnerEvent
-from integrations.services import mark_needs_attention, record_audit, record_delivery_outcome
-from integrations.tiktok import events_api, payloads, transport
+from integrations.services import (
+    mark_needs_attention,
+    record_audit,
+    record_delivery_outcome,
+    record_match_keys,
+)
+from integrations.tiktok import events_api, match_quality, payloads, transport
 
 logger = logging.getLogger(__name__)
 
@@ -193,9 +198,24 @@ def _send_batch(
         "duration_ms": result.duration_ms,
     }
     _finish(batch, items, envelope, outcome, now)
+    _record_match_keys(integration, batch, items, now)
     report.delivered += len(batch)
     report.codes[str(result.code)] = report.codes.get(str(result.code), 0) + len(batch)
     record_delivery_outcome(integration.pk, ok=True, at=now)
+
+
+def _record_match_keys(
+    integration: Integration, batch: list[Postback], items: list[dict[str, Any]], now: datetime
+) -> None:
+    """Which match keys each delivered postback carried: on the row, and summed per day on the
+    integration's side for its coverage panel (so that panel never parses stored payloads)."""
+    masks = [match_quality.keys_carried(item) for item in items]
+    ids_by_mask: dict[int, list[int]] = defaultdict(list)
+    for postback, mask in zip(batch, masks, strict=True):
+        ids_by_mask[mask].append(postback.pk)
+    for mask, ids in ids_by_mask.items():
+        Postback.objects.filter(pk__in=ids).update(match_keys=mask)
+    record_match_keys(integration, at=now, masks=masks)
 
 
 def _record_failure(
