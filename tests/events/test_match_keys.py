@@ -241,3 +241,15 @@ def test_a_web_event_without_ip_uses_the_first_visits(web_tiktok):
     web_tiktok.event({"event_name": "purchase", "web_user_id": "wu-visitor-7", "event_id": "o-7"})
     user = received("Purchase")["user"]
     assert (user["ip"], user["user_agent"]) == ("198.51.100.23", IPHONE_SAFARI)
+
+
+def test_a_zeroed_idfa_never_joins_another_users_install(run_club):
+    """Two users who both declined tracking share the all-zero IDFA; the second one's purchase
+    must not carry the first one's customer id, IP or attribution."""
+    installed(run_club, idfa=ZERO_IDFA)
+    purchased(run_club, device_id="af-someone-else", idfa=ZERO_IDFA, event_id="sub-2")
+    event = InAppEvent.objects.get(event_id="sub-2")
+    assert event.install_id is None
+    user = received("Purchase")["user"]
+    assert "external_id" not in user
+    assert "ip" not in user
