@@ -127,6 +127,11 @@ def keys_carried(item: dict[str, Any]) -> int:
     return mask
 
 
+def labels(mask: int) -> list[str]:
+    """The names of the keys in a bitmask, in TikTok's order."""
+    return [info.label for info in KEYS if mask & info.key]
+
+
 @dataclass(frozen=True)
 class KeyShare:
     code: str

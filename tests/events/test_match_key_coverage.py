@@ -135,3 +135,14 @@ def test_each_postback_remembers_the_keys_it_carried(app, tiktok):
     postback = Postback.objects.get(event__event_id="order-2")
     # IP + user agent and the click id, nothing else.
     assert postback.match_keys == MatchKey.IP_USER_AGENT | MatchKey.CLICK_ID
+
+
+def test_a_deliverys_page_names_the_keys_it_carried(client, marketer, app, tiktok):
+    four_purchases(app)
+    postback = Postback.objects.get(event__event_id="order-2")
+    client.force_login(marketer)
+    url = f"/apps/{app.app_id}/integrations/{tiktok.pk}/deliveries/{postback.pk}/"
+    html = client.get(url).content.decode()
+    assert (
+        "<dt>Match keys</dt><dd>IP + user agent, TikTok click id (ttclid / callback)</dd>" in html
+    )
