@@ -149,6 +149,9 @@ class InAppEvent(AttributionFields):
     currency = models.CharField(max_length=3, blank=True)
     url = models.TextField(blank=True)
     referrer = models.TextField(blank=True)
+    ttp = models.CharField(
+        max_length=255, blank=True, help_text="The TikTok pixel's _ttp cookie (web SDK)."
+    )
     is_reengagement = models.BooleanField(default=False)
     is_ad_revenue = models.BooleanField(default=False)
 
@@ -201,6 +204,9 @@ class Postback(models.Model):
     http_status = models.IntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     batch_size = models.PositiveIntegerField(null=True, blank=True)
+    match_keys = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Bits of the TikTok match keys its last request carried."
+    )
     attempt_log = models.JSONField(
         default=list, blank=True, help_text="One entry per attempt: time, code, message."
     )

@@ -61,6 +61,11 @@ class EventSerializer(serializers.Serializer):
     url = serializers.CharField(required=False, max_length=4096)
     referrer = serializers.CharField(required=False, max_length=4096)
     ttclid = serializers.CharField(required=False, max_length=255)
+    ttp = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="The TikTok pixel's first-party _ttp cookie; the web SDK sends it when set.",
+    )
     country_code = serializers.CharField(required=False, min_length=2, max_length=2)
 
 

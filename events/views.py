@@ -33,6 +33,7 @@ from events.services.touchpoints import (
 )
 from integrations.models import App, Integration
 from integrations.policy import Action, AppAccess, get_app_for_user, get_integration_for_user
+from integrations.tiktok import match_quality
 
 # The smallest transparent GIF, for impression pixels in <img> tags.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -186,6 +187,9 @@ def delivery_detail(
             if postback.request_body
             else "",
             "can_requeue": access.can(Action.CONFIGURE_POSTBACKS, integration),
+            "match_keys": None
+            if postback.match_keys is None
+            else match_quality.labels(postback.match_keys),
         },
     )
 

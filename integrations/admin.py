@@ -377,6 +377,33 @@ class SeenEventNameAdmin(admin.ModelAdmin):
     list_select_related = ["app"]
 
 
+@admin.register(models.MatchKeyTally)
+class MatchKeyTallyAdmin(admin.ModelAdmin):
+    """Written by deliveries only; shown for reading."""
+
+    list_display = [
+        "integration",
+        "day",
+        "delivered",
+        "email",
+        "phone",
+        "external_id",
+        "ip_user_agent",
+        "click_id",
+        "advertising_id",
+        "ttp",
+    ]
+    list_filter = ["integration__partner"]
+    date_hierarchy = "day"
+    list_select_related = ["integration__app", "integration__partner"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class CostAdvertiserInline(admin.TabularInline):
     model = models.CostAdvertiser
     extra = 0

@@ -300,6 +300,33 @@ class Integration(models.Model):
         return f"{self.partner.name} on {self.app.app_id}"
 
 
+class MatchKeyTally(models.Model):
+    """Delivered postbacks of one integration on one day (the app's calendar) and how many
+    carried each TikTok match key. `events` adds to it after each delivered batch through
+    `integrations.services.record_match_keys`; the coverage panel sums the last seven days."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="match_key_tallies"
+    )
+    day = models.DateField()
+    delivered = models.PositiveIntegerField(default=0)
+    email = models.PositiveIntegerField(default=0)
+    phone = models.PositiveIntegerField(default=0)
+    external_id = models.PositiveIntegerField(default=0)
+    ip_user_agent = models.PositiveIntegerField(default=0)
+    click_id = models.PositiveIntegerField(default=0)
+    advertising_id = models.PositiveIntegerField(default=0)
+    ttp = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "day"], name="match_key_tally_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration} {self.day}: {self.delivered} delivered"
+
+
 class Pixel(models.Model):
     """Where forwarded events go: the TikTok pixel (web) and the Events API access token
     (encrypted). App partners keep only the token here; their event source is the TikTok App ID

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import secrets as pysecrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from integrations.models import App, AppMembership, AuditEntry, Integration, Role, SeenEventName
+from integrations.models import (
+    App,
+    AppMembership,
+    AuditEntry,
+    Integration,
+    MatchKeyTally,
+    Role,
+    SeenEventName,
+)
 from integrations.secrets import Secret, mask_secret
+from integrations.tiktok.match_quality import KEYS, coverage_day
 
 API_KEY_PREFIX = "sk_"
 
@@ -164,3 +174,23 @@ def mark_needs_attention(integration_id: int, *, code: int | None, reason: str) 
 def record_delivery_outcome(integration_id: int, *, ok: bool, at: datetime) -> None:
     """The delivery summary shown in Active Integrations (written by `events`)."""
     Integration.objects.filter(pk=integration_id).update(last_delivery_at=at, last_delivery_ok=ok)
+
+
+def record_match_keys(integration: Integration, *, at: datetime, masks: Sequence[int]) -> None:
+    """Add delivered postbacks and the match keys each carried (MatchKey bitmasks) to the
+    integration's tally for that day (written by `events` after each delivered batch). The row
+    is created once and then incremented in the database, so concurrent workers add up."""
+    if not masks:
+        return
+    day = coverage_day(integration.app, at)
+    increments = {
+        info.code: F(info.code) + count
+        for info in KEYS
+        if (count := sum(1 for mask in masks if mask & info.key))
+    }
+    MatchKeyTally.objects.bulk_create(
+        [MatchKeyTally(integration_id=integration.pk, day=day)], ignore_conflicts=True
+    )
+    MatchKeyTally.objects.filter(integration_id=integration.pk, day=day).update(
+        delivered=F("delivered") + len(masks), **increments
+    )

@@ -29,6 +29,7 @@ from integrations.forms import (
 from integrations.mapping_rules import OPERATORS
 from integrations.models import CostConnection, Integration, PartnerPermission, PartnerUser
 from integrations.policy import Action, AppAccess
+from integrations.tiktok import match_quality
 from integrations.tiktok.diagnostics import last_test_event, test_event_choices
 
 Context = dict[str, Any]
@@ -154,6 +155,7 @@ class IntegrationTab(SetupTab):
             ),
             "test_event_choices": test_event_choices(partner_events),
             "last_test_event": last_test,
+            "coverage": _match_key_coverage(integration),
             "token_hint": settings_form.token_hint,
             "unsaved_notice": unsaved_notice,
         }
@@ -239,6 +241,13 @@ def with_default_rows(data: QueryDict, integration: Integration) -> tuple[QueryD
     data["mapping-TOTAL_FORMS"] = str(total + added)
     data.setdefault("mapping-INITIAL_FORMS", "0")
     return data, added
+
+
+def _match_key_coverage(integration: Integration) -> match_quality.Coverage | None:
+    if not integration.partner.supports_events_api:
+        return None
+    pair = (integration.pk, integration.partner.event_source)
+    return match_quality.coverage_for(integration.app, [pair])[integration.pk]
 
 
 def _default_test_event(integration: Integration) -> str:

@@ -18,6 +18,7 @@ from integrations.policy import (
     visible_apps,
     with_visible_integration_counts,
 )
+from integrations.tiktok import match_quality
 from integrations.tiktok.diagnostics import send_test_event as send_test_event_service
 
 
@@ -109,6 +110,10 @@ def active_integrations(request: HttpRequest, app_id: str) -> HttpResponse:
             ),
         )
     )
+    coverage = match_quality.coverage_for(
+        access.app,
+        [(i.pk, i.partner.event_source) for i in integrations if i.partner.supports_events_api],
+    )
     rows = [
         {
             "integration": integration,
@@ -116,6 +121,7 @@ def active_integrations(request: HttpRequest, app_id: str) -> HttpResponse:
                 (t for t in setup_tabs.tabs_for(integration) if t.can_view(access, integration)),
                 None,
             ),
+            "coverage": coverage.get(integration.pk),
         }
         for integration in integrations
     ]

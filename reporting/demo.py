@@ -3,7 +3,9 @@
 Every calendar day is generated from its own seeded random generator, so the same day always gets
 the same rows, and a day that already exists is skipped: running the seed twice changes nothing,
 and running it a week later adds only the new days. The rows are history, written in bulk; they
-go around the ingestion API on purpose and therefore create no postbacks.
+go around the ingestion API on purpose, so nothing is sent anywhere: the postbacks forwarding
+would have delivered are written as delivered history, their payloads built by the real payload
+code, so the integrations' match-key coverage shows the demo's real shares.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from events.models import ORGANIC, InAppEvent, Install, Touchpoint
+from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
+from events.services.delivery import forwarded_event
+from events.services.forwarding import INSTALL_EVENT
+from events.services.normalise import hash_email, hash_phone
 from integrations.models import (
     App,
     AppMembership,
@@ -30,6 +35,7 @@ from integrations.models import (
     Including,
     Integration,
     Partner,
+    PartnerEvent,
     PartnerPermission,
     PartnerUser,
     Pixel,
@@ -37,7 +43,13 @@ from integrations.models import (
     UsersFrom,
 )
 from integrations.secrets import mask_secret
-from integrations.services import hash_api_key, record_seen_event_names
+from integrations.services import (
+    hash_api_key,
+    record_delivery_outcome,
+    record_match_keys,
+    record_seen_event_names,
+)
+from integrations.tiktok import match_quality, payloads, transport
 from reporting.models import CostRecord, ExchangeRate
 
 DEMO_PASSWORD = "signalboard-demo"  # noqa: S105 - printed for the demo on purpose
@@ -458,6 +470,9 @@ def _web_visitor(
         **attribution,
     )
     rows.installs.append(install)
+    # Who this visitor is, from their own generator: the day's sequence stays as it was.
+    person = random.Random(install.device_id)  # noqa: S311 - demo data
+    ttp = _uid("ttp", install.device_id)[:27] if person.random() < 0.7 else ""
     funnel = [("view_content", 0.9), ("add_to_cart", 0.35), ("purchase", 0.45)]
     moment = at
     for name, chance in funnel:
@@ -468,7 +483,20 @@ def _web_visitor(
             return
         revenue = currency = None
         value: dict = {}
+        customer: dict = {}
         if name == "purchase":
+            # A checkout asks for an email, sometimes a phone; some buyers are signed in.
+            customer = {
+                "email_sha256": hash_email(f"{install.device_id}@example.com")
+                if person.random() < 0.8
+                else "",
+                "phone_sha256": hash_phone(f"+4477009{person.randint(10000, 99999)}")
+                if person.random() < 0.25
+                else "",
+                "customer_user_id": f"cust-{install.device_id[3:11]}"
+                if person.random() < 0.5
+                else "",
+            }
             currency = rng.choice(["USD", "USD", "USD", "EUR"])
             revenue = Decimal(f"{rng.uniform(18, 140):.2f}")
             value = {
@@ -492,7 +520,9 @@ def _web_visitor(
                 revenue=revenue,
                 currency=currency or "",
                 url=f"{app.website_url}{name.replace('_', '-')}",
+                ttp=ttp,
                 match_type=install.match_type,
+                **customer,
                 **attribution,
             )
         )
@@ -534,6 +564,7 @@ def _generate_ios_day(app: App, day: date, now: datetime) -> DayRows:
                         ad=ad,
                         ad_id=ad_id,
                         idfa=idfa,
+                        ttclid=f"CB.{key[:20]}" if kind == Touchpoint.Kind.CLICK else "",
                         ip=f"192.0.2.{rng.randint(1, 254)}",
                         user_agent=IPHONE_UA,
                     )
@@ -570,19 +601,26 @@ def _ios_user(
         return
     attribution = {"media_source": ORGANIC} if organic else _attribution_from(touch)
     device_id = "af-" + _uid("device", touch.idfa)[:20]
+    # Who this user is, from their own generator: the day's sequence stays as it was. Most iOS
+    # users decline tracking (ATT): their app reports no IDFA, and a click is matched on
+    # TikTok's callback instead.
+    person = random.Random(device_id)  # noqa: S311 - demo data
+    allows_tracking = person.random() < 0.4 or not touch.ttclid
+    match_type = "advertising_id" if allows_tracking else "ttclid"
     install = Install(
         app=app,
         touchpoint=None if organic else touch,
         installed_at=at,
         device_id=device_id,
-        idfa=touch.idfa,
+        customer_user_id=f"runner-{device_id[3:11]}" if person.random() < 0.35 else "",
+        idfa=touch.idfa if allows_tracking else "",
         idfv=_uid_as_uuid(device_id).upper(),
         ip=touch.ip,
         user_agent=IPHONE_UA,
         country_code=_weighted_country(rng),
         os_version="17.3",
         app_version="4.12.0",
-        match_type="" if organic else "advertising_id",
+        match_type="" if organic else match_type,
         **attribution,
     )
     rows.installs.append(install)
@@ -632,6 +670,79 @@ def _write_day(rows: DayRows) -> None:
     CostRecord.objects.bulk_create(rows.costs, batch_size=1000)
 
 
+def _delivered_history(app: App, rows: DayRows, now: datetime) -> None:
+    """The postbacks forwarding would have delivered for a day's rows, written as delivered:
+    events matching an enabled mapping row ("for users from" included) and installs for app
+    partners' install postbacks. Each payload is built by the real payload code, so the keys it
+    carries, on the row and in the integration's daily tally, are the ones TikTok would get."""
+    integrations = (
+        Integration.objects.filter(app=app, is_active=True, partner__supports_events_api=True)
+        .select_related("app", "partner", "pixel")
+        .prefetch_related("mappings")
+    )
+    for integration in integrations:
+        source = integration.partner.media_source
+        api_names = dict(
+            PartnerEvent.objects.filter(partner=integration.partner).values_list("name", "api_name")
+        )
+        postbacks = []
+        if integration.partner.supports_install_postbacks:
+            postbacks += [
+                Postback(integration=integration, install=install, partner_event_name=INSTALL_EVENT)
+                for install in rows.installs
+                if integration.install_postbacks == UsersFrom.ALL_SOURCES
+                or install.media_source == source
+            ]
+        if integration.in_app_postbacks_enabled:
+            for mapping in integration.mappings.all():
+                postbacks += [
+                    Postback(
+                        integration=integration,
+                        event=event,
+                        partner_event_name=mapping.partner_event_name,
+                        include_values=mapping.including != Including.NO_VALUES,
+                        include_revenue=mapping.including == Including.VALUES_AND_REVENUE,
+                    )
+                    for event in rows.events
+                    if mapping.is_enabled
+                    and event.event_name == mapping.app_event_name
+                    and (
+                        mapping.users_from == UsersFrom.ALL_SOURCES or event.media_source == source
+                    )
+                ]
+        if postbacks:
+            _write_delivered(integration, postbacks, api_names, now)
+
+
+def _write_delivered(
+    integration: Integration, postbacks: list[Postback], api_names: dict[str, str], now: datetime
+) -> None:
+    masks_by_day: dict[date, tuple[datetime, list[int]]] = {}
+    partner_id = integration.partner_id
+    names = {(partner_id, name): api_name for name, api_name in api_names.items()}
+    for postback in postbacks:
+        happened = postback.event.event_time if postback.event else postback.install.installed_at
+        delivered = min(happened + timedelta(seconds=3), now)
+        item = payloads.event_item(integration, forwarded_event(postback, names))
+        body = payloads.request_body(integration, [item])
+        postback.match_keys = match_quality.keys_carried(item)
+        postback.request_body = transport.strip_secrets(body)
+        postback.status = Postback.Status.DELIVERED
+        postback.attempts = 1
+        postback.next_attempt_at = postback.last_attempt_at = postback.delivered_at = delivered
+        postback.response_code, postback.response_message, postback.http_status = 0, "OK", 200
+        postback.batch_size = 1
+        day = match_quality.coverage_day(integration.app, delivered)
+        masks_by_day.setdefault(day, (delivered, []))[1].append(postback.match_keys)
+    Postback.objects.bulk_create(postbacks, batch_size=1000)
+    for at, masks in masks_by_day.values():
+        record_match_keys(integration, at=at, masks=masks)
+    latest = max(postback.delivered_at for postback in postbacks)
+    if integration.last_delivery_at is None or latest > integration.last_delivery_at:
+        record_delivery_outcome(integration.pk, ok=True, at=latest)
+        integration.last_delivery_at = latest
+
+
 def seed(today: date | None = None, days: int = DEMO_DAYS) -> dict[str, int]:
     """Create the demo; returns how many days were added per app."""
     now = timezone.now()
@@ -653,6 +764,7 @@ def seed(today: date | None = None, days: int = DEMO_DAYS) -> dict[str, int]:
             rows = generate(app, day, now)
             with transaction.atomic():
                 _write_day(rows)
+                _delivered_history(app, rows, now)
             count += 1
         record_seen_event_names(
             app.pk,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import socket
 import time
 import uuid
@@ -37,16 +36,19 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from events.models import Postback
-from events.services.normalise import sha256_hex
+from events.models import Install, Postback
 from integrations.models import Integration, PartnerEvent
-from integrations.services import mark_needs_attention, record_audit, record_delivery_outcome
-from integrations.tiktok import events_api, payloads, transport
+from integrations.services import (
+    mark_needs_attention,
+    record_audit,
+    record_delivery_outcome,
+    record_match_keys,
+)
+from integrations.tiktok import events_api, match_quality, payloads, transport
 
 logger = logging.getLogger(__name__)
 
 S = Postback.Status
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 JITTER = 0.2
 
 
@@ -133,7 +135,7 @@ def deliver_claimed(
     report = report or DeliveryReport()
     postbacks = list(
         Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
-        .select_related("event", "install")
+        .select_related("event__install", "install")
         .order_by("id")
     )
     # A claim holds few integrations and many rows: load each integration once, not per row.
@@ -224,6 +226,7 @@ def _send(
         "duration_ms": result.duration_ms,
     }
     _finish(batch, items, envelope, outcome, now)
+    _record_match_keys(integration, batch, items, now)
     report.delivered += len(batch)
     _count(report, str(result.code), len(batch))
     record_delivery_outcome(integration.pk, ok=True, at=now)
@@ -294,6 +297,20 @@ def _answer(error: transport.TikTokError) -> dict[str, Any]:
 
 def _count(report: DeliveryReport, key: str, rows: int) -> None:
     report.codes[key] = report.codes.get(key, 0) + rows
+
+
+def _record_match_keys(
+    integration: Integration, batch: list[Postback], items: list[dict[str, Any]], now: datetime
+) -> None:
+    """Which match keys each delivered postback carried: on the row, and summed per day on the
+    integration's side for its coverage panel (so that panel never parses stored payloads)."""
+    masks = [match_quality.keys_carried(item) for item in items]
+    ids_by_mask: dict[int, list[int]] = defaultdict(list)
+    for postback, mask in zip(batch, masks, strict=True):
+        ids_by_mask[mask].append(postback.pk)
+    for mask, ids in ids_by_mask.items():
+        Postback.objects.filter(pk__in=ids).update(match_keys=mask)
+    record_match_keys(integration, at=now, masks=masks)
 
 
 def _record_failure(
@@ -417,7 +434,9 @@ def _finish(
 def forwarded_event(
     postback: Postback, api_names: dict[tuple[int, str], str]
 ) -> payloads.ForwardedEvent:
-    """What TikTok gets for one postback, with values and revenue only where the row allows."""
+    """What TikTok gets for one postback, with values and revenue only where the row allows.
+    An event carries every match key we know for its user: its own, else its install's (the
+    device, IP and user agent an app reported on first open; spec §1.3)."""
     partner_id = postback.integration.partner_id
     event_name = api_names.get(
         (partner_id, postback.partner_event_name), postback.partner_event_name
@@ -431,7 +450,7 @@ def forwarded_event(
             ttclid=install.ttclid,
             ip=install.ip or "",
             user_agent=install.user_agent,
-            external_id_sha256=_external_id(install.customer_user_id),
+            external_id=install.customer_user_id,
             idfa=install.idfa,
             idfv=install.idfv,
             gaid=install.gaid,
@@ -439,19 +458,21 @@ def forwarded_event(
             attributed_ad_id=install.ad_id,
         )
     event = postback.event
+    install = event.install or Install()
     return payloads.ForwardedEvent(
         event_name=event_name,
         event_time=event.event_time,
         event_id=event.event_id,
-        ttclid=event.ttclid,
-        ip=event.ip or "",
-        user_agent=event.user_agent,
+        ttclid=event.ttclid or install.ttclid,
+        ttp=event.ttp,
+        ip=event.ip or install.ip or "",
+        user_agent=event.user_agent or install.user_agent,
         email_sha256=event.email_sha256,
         phone_sha256=event.phone_sha256,
-        external_id_sha256=_external_id(event.customer_user_id),
-        idfa=event.idfa,
-        idfv=event.idfv,
-        gaid=event.gaid,
+        external_id=event.customer_user_id or install.customer_user_id,
+        idfa=event.idfa or install.idfa,
+        idfv=event.idfv or install.idfv,
+        gaid=event.gaid or install.gaid,
         url=event.url,
         referrer=event.referrer,
         value=event.value if postback.include_values else None,
@@ -460,14 +481,6 @@ def forwarded_event(
         attributed_campaign_id=event.campaign_id,
         attributed_ad_id=event.ad_id,
     )
-
-
-def _external_id(customer_user_id: str) -> str:
-    """§1.3: trim, then SHA-256; an id that already is a SHA-256 hex is not hashed again."""
-    text = (customer_user_id or "").strip()
-    if not text:
-        return ""
-    return text if SHA256_HEX.match(text) else sha256_hex(text)
 
 
 def requeue_postbacks(

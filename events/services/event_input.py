@@ -55,6 +55,7 @@ FIELDS = (
     "url",
     "referrer",
     "ttclid",
+    "ttp",
     "country_code",
 )
 # Fields AppsFlyer's S2S API takes that mean nothing here; accepted silently so a sender moving
@@ -75,6 +76,7 @@ TEXT_LIMITS = {
     "url": 4096,
     "referrer": 4096,
     "ttclid": 255,
+    "ttp": 255,
 }
 
 
@@ -102,6 +104,7 @@ class EventDraft:
     url: str = ""
     referrer: str = ""
     ttclid: str = ""
+    ttp: str = ""
     country_code: str = ""
     ignored_fields: list[str] = field(default_factory=list)
 
@@ -154,6 +157,7 @@ def read_event(item: Any, *, default_currency: str, received_at: datetime) -> Ev
         url=cleaned.get("url", ""),
         referrer=cleaned.get("referrer", ""),
         ttclid=cleaned.get("ttclid", ""),
+        ttp=cleaned.get("ttp", ""),
         country_code=cleaned.get("country_code", ""),
         ignored_fields=sorted(k for k in item if k not in KNOWN_NAMES | APPSFLYER_EXTRAS),
     )

@@ -192,6 +192,7 @@ def _as_event(app: App, draft: EventDraft, attribution: dict[str, Any]) -> InApp
         currency=draft.currency,
         url=draft.url,
         referrer=draft.referrer,
+        ttp=draft.ttp,
         **fields,
     )
 

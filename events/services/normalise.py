@@ -147,7 +147,9 @@ def hash_phone(value: Any) -> str:
 
 
 def clean_device_uuid(value: Any, *, upper: bool) -> str:
-    """IDFA / IDFV upper-case, GAID lower-case (TikTok spec §1.3); all are UUIDs."""
+    """IDFA / IDFV upper-case, GAID lower-case (TikTok spec §1.3); all are UUIDs. The all-zero
+    id that iOS and Android report when the user limits ad tracking names nobody (every such
+    user shares it), so it is kept as no id at all."""
     text = check_text(value, max_length=64)
     if not text:
         return ""
@@ -155,6 +157,8 @@ def clean_device_uuid(value: Any, *, upper: bool) -> str:
         parsed = uuid.UUID(text)
     except ValueError:
         raise FieldError("must be a UUID such as 6D92078A-8246-4BA4-AE5B-76104861E7DC.") from None
+    if parsed.int == 0:
+        return ""
     return str(parsed).upper() if upper else str(parsed)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -15,6 +16,8 @@ from django.utils import timezone
 
 from integrations.models import Integration
 from integrations.tiktok.events_api import PARTNER_NAME
+
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def event_source_for(integration: Integration) -> tuple[str, str]:
@@ -56,7 +59,8 @@ def test_event_item(
         "event": api_event_name,
         "event_time": int(now.timestamp()),
         "event_id": f"signalboard-test-{uuid.uuid4().hex}",
-        "user": {"ip": ip, "user_agent": user_agent},
+        # Only what we know: an empty IP (no usable client address) is left out, not sent blank.
+        "user": {key: value for key, value in (("ip", ip), ("user_agent", user_agent)) if value},
         "limited_data_use": integration.ccpa_limited_data_use,
     }
     if with_value:
@@ -87,18 +91,20 @@ VALUE_PROPERTIES = (
 
 @dataclass(frozen=True)
 class ForwardedEvent:
-    """What TikTok gets about one conversion. PII is already SHA-256 hashed by the sender side;
-    this module never sees a plain email or phone number."""
+    """What TikTok gets about one conversion, as we know it: `event_item` normalises and hashes
+    the user fields (§1.3). Email and phone arrive already hashed (we never store them plain);
+    `external_id` is our customer user id, hashed here."""
 
     event_name: str
     event_time: datetime
     event_id: str
     ttclid: str = ""
+    ttp: str = ""
     ip: str = ""
     user_agent: str = ""
     email_sha256: str = ""
     phone_sha256: str = ""
-    external_id_sha256: str = ""
+    external_id: str = ""
     idfa: str = ""
     idfv: str = ""
     gaid: str = ""
@@ -113,21 +119,8 @@ class ForwardedEvent:
 
 def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any]:
     """One `data[]` item of an /event/track/ body (§1.2)."""
-    user: dict[str, Any] = {}
-    for key, hashed in (
-        ("email", event.email_sha256),
-        ("phone", event.phone_sha256),
-        ("external_id", event.external_id_sha256),
-    ):
-        if hashed:
-            user[key] = [hashed]
-    for key, plain in (
-        ("ttclid", event.ttclid),
-        ("ip", event.ip),
-        ("user_agent", event.user_agent),
-    ):
-        if plain:
-            user[key] = plain
+    is_app = integration.partner.event_source == "app"
+    user = user_object(event, is_app=is_app)
     item: dict[str, Any] = {
         "event": event.event_name,
         "event_time": int(event.event_time.timestamp()),
@@ -137,10 +130,7 @@ def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any
     properties = _properties(event)
     if properties:
         item["properties"] = properties
-    if integration.partner.event_source == "app":
-        for key, device_id in (("idfa", event.idfa), ("idfv", event.idfv), ("gaid", event.gaid)):
-            if device_id:
-                user[key] = device_id
+    if is_app:
         item["app"] = {
             "app_id": integration.app.store_id or integration.app.app_id,
             "app_name": integration.app.name,
@@ -163,6 +153,53 @@ def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any
     # §1.2: limited_data_use sits inside each item, never at the top of the body.
     item["limited_data_use"] = integration.ccpa_limited_data_use
     return item
+
+
+# iOS reports this IDFA when the user declined tracking (ATT): it identifies nobody.
+ZERO_ADVERTISING_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def user_object(event: ForwardedEvent, *, is_app: bool) -> dict[str, Any]:
+    """The `user` object (§1.3): email, phone and external_id as SHA-256 hex of the normalised
+    value; click id, `_ttp`, IP and user agent plain; advertising ids plain (IDFA upper case,
+    GAID lower case) and only for app events, `ttp` only for web events. Empty keys are left
+    out. For app events the click id travels as `ad.callback` instead (see `event_item`)."""
+    user: dict[str, Any] = {}
+    for key, hashed in (
+        ("email", event.email_sha256),
+        ("phone", event.phone_sha256),
+        ("external_id", hash_external_id(event.external_id)),
+    ):
+        if hashed:
+            user[key] = [hashed]
+    plain = [("ttclid", event.ttclid), ("ip", event.ip), ("user_agent", event.user_agent)]
+    if is_app:
+        plain += [
+            ("idfa", _advertising_id(event.idfa).upper()),
+            ("idfv", event.idfv.strip().upper()),
+            ("gaid", _advertising_id(event.gaid).lower()),
+        ]
+    else:
+        plain.append(("ttp", event.ttp.strip()))
+    for key, value in plain:
+        if value:
+            user[key] = value
+    return user
+
+
+def hash_external_id(customer_user_id: str) -> str:
+    """§1.3: trim, then SHA-256; an id that already is a SHA-256 hex is not hashed again."""
+    text = (customer_user_id or "").strip()
+    if not text:
+        return ""
+    if SHA256_HEX.fullmatch(text):
+        return text.lower()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _advertising_id(value: str) -> str:
+    text = (value or "").strip()
+    return "" if text == ZERO_ADVERTISING_ID else text
 
 
 @dataclass(frozen=True)

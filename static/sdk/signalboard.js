@@ -4,7 +4,8 @@
  *   signalboard.track("purchase", {revenue: 29.99, currency: "USD", event_id: "order-88412"});
  *
  * On a landing page it reads pid, c, af_* and ttclid from the URL, keeps a first-party web user
- * id and the click (cookie + localStorage, for the click lookback) and reports the visit. Sends
+ * id and the click (cookie + localStorage, for the click lookback) and reports the visit. Events
+ * carry the click's ttclid and the TikTok pixel's `_ttp` cookie when the page has one. Sends
  * go out one at a time, in order, with fetch keepalive; they wait in localStorage and are
  * retried with backoff when the network fails, and are handed to sendBeacon when the page is
  * hidden. Every send carries an id, so a repeat is stored once on the server.
@@ -24,6 +25,7 @@
   var CLICK = "_sb_click";
   var QUEUE = "_sb_queue";
   var KNOWN = "_sb_known";
+  var TTP = "_ttp";
   var CLICK_PARAMETER = /^(pid|c|af_[a-z0-9_]+|ttclid|clickid|sb_click|is_retargeting)$/;
   var ID_SHAPE = /^[A-Za-z0-9_-]{8,64}$/;
   var DAY = 86400000;
@@ -273,6 +275,11 @@
     var clickId = click && (click.params.ttclid || click.params.clickid);
     if (clickId) {
       event.ttclid = clickId;
+    }
+    // The TikTok pixel's first-party cookie: TikTok matches (and de-duplicates) on it.
+    var ttp = readCookie(TTP);
+    if (ttp) {
+      event.ttp = ttp.slice(0, 255);
     }
     return enqueue("events", event);
   }

@@ -107,3 +107,13 @@ def test_an_event_tracked_just_before_leaving_the_page_still_arrives(page, demo)
     wait_for(lambda: InAppEvent.objects.filter(event_id="leaving-1").exists())
     event = InAppEvent.objects.get(event_id="leaving-1")
     assert (event.web_user_id, event.media_source) == (web_user_id, "tiktokweb_int")
+
+
+def test_a_purchase_carries_the_tiktok_pixels_ttp_cookie(page, demo, live_server):
+    ttp = "2Nq7vKx1Yb0c3Zr8Tt5Ww9Pp4Ll"
+    page.context.add_cookies([{"name": "_ttp", "value": ttp, "url": live_server.url}])
+    page.goto(LANDING)
+    page.get_by_role("button", name="Buy now").click()
+    expect(page.locator("#order-status")).to_contain_text("attributed to tiktokweb_int")
+    web_user_id = page.evaluate("window.signalboard.webUserId()")
+    assert InAppEvent.objects.get(web_user_id=web_user_id, event_name="purchase").ttp == ttp

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
-from events.models import ORGANIC, InAppEvent, Install, Touchpoint
+from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
 from integrations.models import App, Integration
 from reporting.models import CostRecord
 
@@ -64,3 +65,39 @@ def test_the_web_cost_integration_has_a_connected_sandbox_account():
     assert connection.is_connected and connection.access_token
     assert connection.advertisers.count() == 2
     assert not connection.advertisers.filter(is_selected=True).exists()
+
+
+SHARE = re.compile(r'<tr data-match-key="(\w+)">.*?<td>(\d+)%</td>', re.S)
+
+
+def coverage_shares(client, path: str) -> dict[str, int]:
+    client.force_login(get_user_model().objects.get(username="demo-marketer"))
+    response = client.get(path)
+    assert response.status_code == 200
+    return {key: int(percent) for key, percent in SHARE.findall(response.content.decode())}
+
+
+def test_the_coverage_panel_shows_real_shares_for_the_demo(client):
+    call_command("seed_demo", "--days", "3", stdout=io.StringIO())
+    assert Postback.objects.filter(status="delivered").count() > 100
+    web = Integration.objects.get(partner__media_source="tiktokweb_int")
+    web_shares = coverage_shares(
+        client, f"/apps/{web.app.app_id}/integrations/{web.pk}/integration/"
+    )
+    assert set(web_shares) == {"email", "phone", "external_id", "ip_user_agent", "click_id", "ttp"}
+    assert web_shares["ip_user_agent"] == web_shares["click_id"] == 100
+    assert 0 < web_shares["email"] < 100 and 0 < web_shares["ttp"] < 100
+    ios = Integration.objects.get(partner__media_source="bytedanceglobal_int")
+    ios_shares = coverage_shares(client, f"/apps/{ios.app.app_id}/integrations/")
+    assert 0 < ios_shares["advertising_id"] < 100
+    assert 0 < ios_shares["click_id"] < 100
+    assert "ttp" not in ios_shares
+
+
+def test_a_second_run_adds_no_postbacks_and_counts_nothing_twice(client):
+    call_command("seed_demo", "--days", "2", stdout=io.StringIO())
+    web = Integration.objects.get(partner__media_source="tiktokweb_int")
+    path = f"/apps/{web.app.app_id}/integrations/{web.pk}/integration/"
+    first = (Postback.objects.count(), coverage_shares(client, path))
+    call_command("seed_demo", "--days", "2", stdout=io.StringIO())
+    assert (Postback.objects.count(), coverage_shares(client, path)) == first
