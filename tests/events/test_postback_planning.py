@@ -138,7 +138,7 @@ def test_an_event_before_the_users_install_follows_its_own_attribution(shop, tik
         {"event_id": "o-after", "event_name": "purchase", "event_time": now.isoformat()},
     )
     assert planned() == [("o-after", "Purchase")]
-    (reason,) = explain(shop.events.get(event_id="o-before"))
+    (reason,) = explain(shop.events.get(event_id="o-before"), shop.integrations.all())
     assert reason.why == "Attributed to organic; this row sends only users from tiktokweb_int."
 
 
