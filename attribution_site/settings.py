@@ -290,6 +290,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "events.schema.document_null_as_absent",
+        "events.schema.document_links",
+        "reporting.schema.document_pull_api",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ItemStatusEnum": ["accepted", "duplicate", "rejected"],

@@ -8,6 +8,7 @@ names the field, as documented.) `bench/fuzz.py` runs the same against a live se
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from integrations.models import App
 from integrations.services import create_app
+from reporting.api_tokens import create_api_token
+from tests import factories
 
 # A few hundred cases per operation keeps CI near a minute; bench/fuzz.py runs thousands.
 EXAMPLES = 150
@@ -33,6 +36,7 @@ CHECKS_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
 )
 ORIGIN = "https://shop.example.com"
+LINKS = ("/l/", "/i/")
 
 
 @pytest.fixture
@@ -49,18 +53,31 @@ def api_schema(db: None) -> Iterator[Any]:
         request_finished.connect(close_old_connections)
 
 
+@dataclass
+class Keys:
+    app: App
+    server_key: str
+    pull_token: str
+
+    def authorization_for(self, path: str) -> str:
+        token = self.pull_token if path.startswith("/api/raw-data/") else self.server_key
+        return f"Bearer {token}"
+
+
 @pytest.fixture
-def keyed_app(db: None) -> Iterator[tuple[App, str]]:
+def keys(db: None) -> Iterator[Keys]:
     cache.clear()  # throttle counters
-    app, key = create_app(
-        acting_user=None,
+    analyst = factories.make_user("fuzz-analyst")
+    app, server_key = create_app(
+        acting_user=analyst,
         app_id="web.fuzzed",
         name="Fuzzed shop",
         platform="web",
         website_url=f"{ORIGIN}/",
         domains=[ORIGIN],
     )
-    yield app, key
+    _, pull_token = create_api_token(acting_user=analyst, name="fuzz")
+    yield Keys(app, server_key, pull_token)
     cache.clear()
 
 
@@ -76,13 +93,13 @@ def test_the_schema_lists_only_json_request_bodies(api_schema):
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_every_operation_answers_as_documented(api_schema, keyed_app, mode, settings):
+def test_every_operation_answers_as_documented(api_schema, keys, mode, settings):
     """Real keys on most cases, so generated bodies reach the services, not just the 401."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"events_api": None, "events_sdk": None},
     }
-    app, key = keyed_app
+    app = keys.app
     strategies = [
         operation.as_strategy(generation_mode=mode)
         for operation in _operations(api_schema)
@@ -101,12 +118,27 @@ def test_every_operation_answers_as_documented(api_schema, keyed_app, mode, sett
                 params["public_key"] = app.public_key
             # Passed to the call, not generated: schemathesis then also probes the same request
             # without and with a wrong key, and expects a 401.
-            headers = {"Authorization": f"Bearer {key}", "Origin": ORIGIN}
+            headers = {
+                "Authorization": keys.authorization_for(case.operation.path),
+                "Origin": ORIGIN,
+            }
         excluded = [positive_data_acceptance]
-        if case.operation.path.endswith("/batch"):
+        if case.operation.path.endswith("/batch") or case.operation.path.startswith(LINKS):
             # A batch with a bad item is still 202: the bad item fails alone (its result says
-            # why) and the rest are stored, so a retrying sender does not loop forever.
+            # why) and the rest are stored, so a retrying sender does not loop forever. A link
+            # with a bad parameter still records the click and redirects, without that value.
             excluded.append(negative_data_rejection)
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 
     run()
+
+
+def test_the_schema_covers_links_the_sdk_installs_and_the_pull_api(api_schema):
+    paths = {operation.path for operation in _operations(api_schema)}
+    assert {
+        "/l/{public_key}/{media_source}",
+        "/i/{public_key}/{media_source}",
+        "/api/v1/sdk/{public_key}/visit",
+        "/api/v1/apps/{app_id}/installs",
+        "/api/raw-data/export/app/{app_id}/{report}/v5",
+    } <= paths
