@@ -27,8 +27,8 @@ from integrations.services import create_app
 from reporting.api_tokens import create_api_token
 from tests import factories
 
-# A few hundred cases per operation keeps CI near a minute; bench/fuzz.py runs thousands.
-EXAMPLES = 150
+# 500 cases per mode keeps CI to a minute or two a database; bench/fuzz.py runs thousands.
+EXAMPLES = 500
 CHECKS_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
