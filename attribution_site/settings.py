@@ -283,6 +283,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The API reads JSON only; saying so keeps form encodings out of the OpenAPI schema.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "NUM_PROXIES": NUM_PROXIES,
@@ -307,6 +309,17 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["events.schema.drop_trailing_slash_aliases"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "events.schema.document_null_as_absent",
+        "events.schema.document_links",
+        "reporting.schema.document_pull_api",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": ["accepted", "duplicate", "rejected"],
+        "InstallStatusEnum": ["accepted", "duplicate", "reengagement"],
+        "RejectedStatusEnum": ["rejected"],
+    },
 }
 
 # TikTok. The clients read only TIKTOK_API_BASE_URL; the sandbox is mounted at /tiktok-sandbox/

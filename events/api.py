@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.decorators import (
     api_view,
@@ -37,8 +37,33 @@ ERRORS = {
     400: OpenApiResponse(serializers.ErrorSerializer, description="Malformed JSON or bad item"),
     401: OpenApiResponse(serializers.ErrorSerializer, description="Missing or unknown API key"),
     403: OpenApiResponse(serializers.ErrorSerializer, description="Key of another app"),
+    404: OpenApiResponse(serializers.ErrorSerializer, description="Unknown app or public key"),
     413: OpenApiResponse(serializers.ErrorSerializer, description="Body too large"),
     429: OpenApiResponse(serializers.ErrorSerializer, description="Throttled; see Retry-After"),
+}
+# A single item's endpoints also answer 400 with the item's own errors.
+SINGLE_ITEM_ERRORS = {
+    **ERRORS,
+    400: OpenApiResponse(
+        PolymorphicProxySerializer(
+            component_name="BadRequest",
+            serializers=[serializers.ErrorSerializer, serializers.RejectedSerializer],
+            resource_type_field_name=None,
+        ),
+        description="Malformed JSON (detail), or the item refused (errors by field)",
+    ),
+}
+# A batch whose every item is refused answers 400 with the same per-item results as a 202.
+BATCH_ERRORS = {
+    **ERRORS,
+    400: OpenApiResponse(
+        PolymorphicProxySerializer(
+            component_name="BadBatch",
+            serializers=[serializers.ErrorSerializer, serializers.BatchResultSerializer],
+            resource_type_field_name=None,
+        ),
+        description="Malformed JSON or batch (detail), or every item refused (results)",
+    ),
 }
 
 
@@ -78,7 +103,7 @@ def _refuse_constant(name: str) -> None:
 @extend_schema(
     summary="Send one event",
     request=serializers.EventSerializer,
-    responses={202: serializers.ItemResultSerializer, **ERRORS},
+    responses={202: serializers.SingleResultSerializer, **SINGLE_ITEM_ERRORS},
     tags=["events"],
 )
 @api_view(["POST"])
@@ -96,7 +121,7 @@ def event_single(request: Request, app_id: str) -> Response:
 @extend_schema(
     summary="Send up to 1,000 events",
     request=serializers.EventBatchSerializer,
-    responses={202: serializers.BatchResultSerializer, **ERRORS},
+    responses={202: serializers.BatchResultSerializer, **BATCH_ERRORS},
     tags=["events"],
 )
 @api_view(["POST"])
@@ -126,7 +151,7 @@ def event_batch(request: Request, app_id: str) -> Response:
 @extend_schema(
     summary="Report an app's first open (or a website's first visit)",
     request=serializers.InstallSerializer,
-    responses={202: serializers.InstallResultSerializer, **ERRORS},
+    responses={202: serializers.InstallResultSerializer, **SINGLE_ITEM_ERRORS},
     tags=["installs"],
 )
 @api_view(["POST"])
@@ -172,7 +197,7 @@ def with_cors(response: Response, origin: str) -> Response:
 @extend_schema(
     summary="Web SDK: report a landing-page visit",
     request=serializers.VisitSerializer,
-    responses={202: serializers.VisitResultSerializer, **ERRORS},
+    responses={202: serializers.VisitResultSerializer, **SINGLE_ITEM_ERRORS},
     tags=["web SDK"],
     auth=[],
 )
@@ -195,7 +220,7 @@ def sdk_visit(request: Request, public_key: str) -> Response:
 @extend_schema(
     summary="Web SDK: send one event",
     request=serializers.EventSerializer,
-    responses={202: serializers.ItemResultSerializer, **ERRORS},
+    responses={202: serializers.SingleResultSerializer, **SINGLE_ITEM_ERRORS},
     tags=["web SDK"],
     auth=[],
 )

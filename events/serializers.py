@@ -73,8 +73,9 @@ class EventBatchSerializer(serializers.Serializer):
     events = EventSerializer(many=True, help_text="1 to 1,000 events (or send a bare array).")
 
 
-class ItemResultSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
+class SingleResultSerializer(serializers.Serializer):
+    """What the single-event endpoints answer: one item's result."""
+
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
     event_id = serializers.CharField(required=False)
     media_source = serializers.CharField(required=False, help_text="Attribution (accepted only).")
@@ -82,6 +83,12 @@ class ItemResultSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
     ignored_fields = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ItemResultSerializer(SingleResultSerializer):
+    """One item's result in a batch answer; `index` is its place in the batch."""
+
+    index = serializers.IntegerField()
 
 
 class BatchResultSerializer(serializers.Serializer):
@@ -136,9 +143,12 @@ class InstallResultSerializer(serializers.Serializer):
     attribution = AttributionSerializer()
 
 
+SDK_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
 class VisitSerializer(serializers.Serializer):
-    web_user_id = serializers.CharField(min_length=8, max_length=64)
-    visit_id = serializers.CharField(min_length=8, max_length=64)
+    web_user_id = serializers.RegexField(SDK_ID_PATTERN, help_text="8 to 64 of A-Z a-z 0-9 - _")
+    visit_id = serializers.RegexField(SDK_ID_PATTERN, help_text="8 to 64 of A-Z a-z 0-9 - _")
     params = serializers.DictField(child=serializers.CharField(), required=False)
     url = serializers.CharField(required=False, max_length=4096)
     referrer = serializers.CharField(required=False, max_length=4096)
@@ -152,3 +162,12 @@ class VisitResultSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class RejectedSerializer(serializers.Serializer):
+    """A single item refused: each field at fault with its reasons."""
+
+    status = serializers.ChoiceField(choices=["rejected"])
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    event_id = serializers.CharField(required=False)
+    ignored_fields = serializers.ListField(child=serializers.CharField(), required=False)

@@ -283,7 +283,8 @@ def read_visit(item: Any) -> VisitDraft | Errors:
     texts: dict[str, str] = {}
     for name in ("url", "referrer"):
         try:
-            texts[name] = check_text(item.get(name) or "", max_length=4096)
+            value = item.get(name)
+            texts[name] = "" if value is None else check_text(value, max_length=4096)
         except FieldError as error:
             errors[name] = [str(error)]
     if errors:

@@ -34,7 +34,7 @@ def test_the_schema_says_how_to_authenticate(schema):
     }
     single = schema["paths"]["/api/v1/apps/{app_id}/events"]["post"]
     assert {"serverApiKey": []} in single["security"]
-    assert set(single["responses"]) == {"202", "400", "401", "403", "413", "429"}
+    assert set(single["responses"]) == {"202", "400", "401", "403", "404", "413", "429"}
 
 
 def test_the_documented_event_fields_are_the_accepted_ones():
