@@ -61,9 +61,9 @@ def run(days: int) -> None:
 
     from django.db.models import Sum
 
-    from integrations import cost_connections
     from integrations.models import CostPull, Integration, Partner
-    from integrations.services import create_app
+    from integrations.services import cost_connections
+    from integrations.services.apps import create_app
     from integrations.tiktok.sandbox import marketing, state
     from reporting.cost_pulls import run_pull
     from reporting.models import CostRecord

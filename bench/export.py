@@ -64,7 +64,7 @@ def load(events: int) -> tuple[str, str]:
     from django.db import connection
 
     from integrations.models import AppMembership, Role
-    from integrations.services import create_app
+    from integrations.services.apps import create_app
     from reporting.api_tokens import create_api_token
     from reporting.models import ExchangeRate
 

@@ -80,7 +80,7 @@ def set_up(database_url: str):  # noqa: ANN201 - returns (app, api key) once Dja
     from django.core.management import call_command
 
     from integrations.models import EventMapping, Integration, Partner, Pixel
-    from integrations.services import create_app
+    from integrations.services.apps import create_app
     from integrations.tiktok.sandbox import state
 
     call_command("migrate", verbosity=0)

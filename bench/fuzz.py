@@ -81,7 +81,7 @@ def seed(database_url: str, port: int) -> dict:
     from django.db import connections
 
     from integrations.models import Role
-    from integrations.services import rotate_api_key
+    from integrations.services.apps import rotate_api_key
     from reporting.api_tokens import create_api_token
     from tests import factories
 

@@ -81,7 +81,7 @@ def seed(database_url: str) -> tuple[str, str]:
     from django.utils import timezone
 
     from events.models import Install, Touchpoint
-    from integrations.services import create_app
+    from integrations.services.apps import create_app
 
     call_command("migrate", verbosity=0)
     app, key = create_app(

@@ -124,7 +124,7 @@ def load(installs: int, events: int) -> None:
     from django.utils import timezone
 
     from events.models import InAppEvent, Install
-    from integrations.services import create_app
+    from integrations.services.apps import create_app
     from reporting.demo import ensure_exchange_rates
     from reporting.models import CostRecord
 

@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from integrations.models import App
-from integrations.services import find_app_by_api_key
+from integrations.services.apps import find_app_by_api_key
 
 HOW_TO_AUTHENTICATE = "Send the app's server API key as 'Authorization: Bearer <key>'."
 

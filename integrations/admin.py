@@ -11,10 +11,11 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from integrations import models
-from integrations.configuration import activation_errors, resume_deliveries
-from integrations.mapping_rules import MappingRow, check_rows
 from integrations.secrets import Secret, SecretInput
-from integrations.services import give_api_key, record_audit
+from integrations.services.apps import give_api_key
+from integrations.services.audit import record_audit
+from integrations.services.mapping import MappingRow, check_rows
+from integrations.services.setup import activation_errors, resume_deliveries
 
 
 class SecretReplaceForm(forms.ModelForm):

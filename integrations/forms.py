@@ -1,5 +1,5 @@
 """Forms of the marketplace and the integration setup tabs. Field checks live here; the
-partner's rules live in mapping_rules and are checked again by the services."""
+partner's rules live in services.mapping and are checked again by the services."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 
-from integrations.mapping_rules import MappingRow, check_rows, warnings_for
 from integrations.models import (
     Including,
     Integration,
@@ -18,6 +17,7 @@ from integrations.models import (
     UsersFrom,
 )
 from integrations.secrets import SecretInput
+from integrations.services.mapping import MappingRow, check_rows, warnings_for
 
 CAPABILITIES = {
     "web": ("supports_web", "Web"),

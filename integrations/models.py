@@ -275,7 +275,7 @@ class Integration(models.Model):
     attention_reason = models.CharField(max_length=300, blank=True)
     attention_code = models.IntegerField(null=True, blank=True)
     attention_since = models.DateTimeField(null=True, blank=True)
-    # Delivery summary recorded by `events` through integrations.services
+    # Delivery summary recorded by `events` through integrations.services.deliveries
     last_delivery_at = models.DateTimeField(null=True, blank=True)
     last_delivery_ok = models.BooleanField(null=True, blank=True)
     cost_enabled = models.BooleanField(default=False)
@@ -303,7 +303,8 @@ class Integration(models.Model):
 class MatchKeyTally(models.Model):
     """Delivered postbacks of one integration on one day (the app's calendar) and how many
     carried each TikTok match key. `events` adds to it after each delivered batch through
-    `integrations.services.record_match_keys`; the coverage panel sums the last seven days."""
+    `integrations.services.deliveries.record_match_keys`; the coverage panel sums the last
+    seven days."""
 
     integration = models.ForeignKey(
         Integration, on_delete=models.CASCADE, related_name="match_key_tallies"

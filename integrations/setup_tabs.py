@@ -14,7 +14,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, QueryDict
 
-from integrations import ad_revenue, configuration, cost_connections, grants, links
 from integrations.forms import (
     AdRevenueForm,
     AttributionLinkForm,
@@ -26,9 +25,10 @@ from integrations.forms import (
     PostbackSettingsForm,
     TestEventForm,
 )
-from integrations.mapping_rules import OPERATORS
 from integrations.models import CostConnection, Integration, PartnerPermission, PartnerUser
 from integrations.policy import Action, AppAccess
+from integrations.services import ad_revenue, cost_connections, grants, links, mapping, setup
+from integrations.services.mapping import OPERATORS
 from integrations.tiktok import match_quality
 from integrations.tiktok.diagnostics import last_test_event, test_event_choices
 
@@ -182,7 +182,7 @@ class IntegrationTab(SetupTab):
                 "rows": formset.rows(),
             }
         try:
-            configuration.save_integration_tab(
+            setup.save_integration_tab(
                 integration,
                 acting_user=request.user,
                 settings_arguments=(
@@ -190,7 +190,7 @@ class IntegrationTab(SetupTab):
                 ),
                 postback_arguments=postback_arguments,
             )
-        except configuration.MappingRowsInvalid as error:
+        except mapping.MappingRowsInvalid as error:
             kept = formset.kept_forms()
             for index, row_errors in error.row_errors.items():
                 for field_name, message in row_errors.items():
@@ -226,7 +226,7 @@ def with_default_rows(data: QueryDict, integration: Integration) -> tuple[QueryD
         if not data.get(f"mapping-{index}-DELETE")
     }
     added = 0
-    for row, _is_primary in configuration.default_mapping_rows(integration):
+    for row, _is_primary in mapping.default_mapping_rows(integration):
         if (row.app_event_name, row.partner_event_name) in present:
             continue
         prefix = f"mapping-{total + added}-"
@@ -310,7 +310,7 @@ class AttributionLinkTab(SetupTab):
         if not (form.is_valid() and formset.is_valid()):
             return None
         data = form.cleaned_data
-        configuration.update_attribution_link(
+        links.update_attribution_link(
             integration,
             acting_user=request.user,
             link_base_url=data.get("link_base_url", integration.link_base_url),

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from attribution_site.client_ip import get_client_ip
-from integrations import configuration, cost_connections, services, setup_tabs
+from integrations import setup_tabs
 from integrations.forms import CAPABILITIES, MarketplaceSearchForm, TestEventForm
 from integrations.models import CostConnection, Partner
 from integrations.policy import (
@@ -18,6 +18,8 @@ from integrations.policy import (
     visible_apps,
     with_visible_integration_counts,
 )
+from integrations.services import cost_connections, setup
+from integrations.services.apps import rotate_api_key
 from integrations.tiktok import match_quality
 from integrations.tiktok.diagnostics import send_test_event as send_test_event_service
 
@@ -50,7 +52,7 @@ def app_detail(request: HttpRequest, app_id: str) -> HttpResponse:
 @require_POST
 def app_rotate_key(request: HttpRequest, app_id: str) -> HttpResponse:
     access = get_app_for_user(request.user, app_id, need=Action.MANAGE_APP)
-    request.session["new_api_key"] = services.rotate_api_key(access.app, acting_user=request.user)
+    request.session["new_api_key"] = rotate_api_key(access.app, acting_user=request.user)
     messages.success(request, "A new server API key was created; the old one no longer works.")
     return redirect("integrations:app-detail", app_id=access.app.app_id)
 
@@ -91,7 +93,7 @@ def partner_detail(request: HttpRequest, app_id: str, media_source: str) -> Http
 def set_up_integration(request: HttpRequest, app_id: str, media_source: str) -> HttpResponse:
     access = get_app_for_user(request.user, app_id, need=Action.SET_UP_INTEGRATION)
     partner = get_object_or_404(Partner, media_source=media_source, is_listed=True)
-    integration = configuration.set_up_integration(access.app, partner, acting_user=request.user)
+    integration = setup.set_up_integration(access.app, partner, acting_user=request.user)
     return redirect("integrations:setup-start", app_id=app_id, integration_id=integration.pk)
 
 
@@ -209,7 +211,7 @@ def resume_deliveries(request: HttpRequest, app_id: str, integration_id: int) ->
     access, integration = get_integration_for_user(
         request.user, app_id, integration_id, need=Action.CONFIGURE_INTEGRATION
     )
-    if configuration.resume_deliveries(integration, acting_user=request.user):
+    if setup.resume_deliveries(integration, acting_user=request.user):
         messages.success(request, "Deliveries resumed; waiting events are sent within a minute.")
     return redirect("integrations:setup", app_id, integration_id, "integration")
 

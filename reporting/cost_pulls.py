@@ -32,8 +32,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.cost_connections import mark_broken, schedule_retry
 from integrations.models import CostAdvertiser, CostConnection, CostPull
+from integrations.services.cost_connections import mark_broken, schedule_retry
 from integrations.tiktok import marketing_api
 from integrations.tiktok.marketing_api import PageProgress, ReportRow
 from integrations.tiktok.transport import PermanentError, RetryableError, TikTokError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.cost_connections import queue_daily_pulls, queue_retry_pull
+from integrations.services.cost_connections import queue_daily_pulls, queue_retry_pull
 from reporting.cost_pulls import run_pull
 
 

@@ -43,12 +43,9 @@ from integrations.models import (
     UsersFrom,
 )
 from integrations.secrets import mask_secret
-from integrations.services import (
-    hash_api_key,
-    record_delivery_outcome,
-    record_match_keys,
-    record_seen_event_names,
-)
+from integrations.services.apps import hash_api_key
+from integrations.services.deliveries import record_delivery_outcome, record_match_keys
+from integrations.services.mapping import record_seen_event_names
 from integrations.tiktok import match_quality, payloads, transport
 from reporting.models import CostRecord, ExchangeRate
 

@@ -18,7 +18,7 @@ from integrations.models import (
     CostPull,
     Integration,
 )
-from integrations.services import find_app_by_api_key, rotate_api_key
+from integrations.services.apps import find_app_by_api_key, rotate_api_key
 from reporting.api_tokens import create_api_token
 from reporting.demo import seed
 from reporting.models import AttributionDay, ExchangeRate, ExportJob

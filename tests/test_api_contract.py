@@ -23,7 +23,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from integrations.models import App
-from integrations.services import create_app
+from integrations.services.apps import create_app
 from reporting.api_tokens import create_api_token
 from tests import factories
 

@@ -38,9 +38,9 @@ from django.utils import timezone
 
 from events.models import Install, Postback
 from integrations.models import Integration, PartnerEvent
-from integrations.services import (
+from integrations.services.audit import record_audit
+from integrations.services.deliveries import (
     mark_needs_attention,
-    record_audit,
     record_delivery_outcome,
     record_match_keys,
 )

@@ -25,7 +25,7 @@ from events.services.matching import (
     load_install_index,
 )
 from integrations.models import App, Platform
-from integrations.services import record_seen_event_names
+from integrations.services.mapping import record_seen_event_names
 
 MAX_BATCH = 1000
 SEEN_NAME_CACHE_SECONDS = 300

@@ -9,9 +9,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 
-from integrations.configuration import missing_for_activation
 from integrations.models import Integration, PartnerEvent, Pixel
-from integrations.services import record_audit
+from integrations.services.audit import record_audit
+from integrations.services.setup import missing_for_activation
 from integrations.tiktok import events_api, payloads, transport
 
 

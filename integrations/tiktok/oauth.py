@@ -31,9 +31,9 @@ from social_core.exceptions import (
 )
 from social_django.middleware import SocialAuthExceptionMiddleware
 
-from integrations import cost_connections
 from integrations.models import Integration
 from integrations.policy import Action, access_for
+from integrations.services import cost_connections
 from integrations.tiktok.transport import TikTokError
 
 BACKEND_NAME = "tiktok-business"

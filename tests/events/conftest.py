@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from integrations.models import App
-from integrations.services import create_app
+from integrations.services.apps import create_app
 
 IPHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15 "

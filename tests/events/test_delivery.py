@@ -21,8 +21,8 @@ from events import tasks
 from events.models import InAppEvent, Postback
 from events.services import delivery
 from events.services.ingest import record_events
-from integrations import configuration
 from integrations.models import Integration, Pixel
+from integrations.services import setup
 from integrations.tiktok.sandbox import state
 from integrations.tiktok.sandbox.models import ReceivedEvent, ReceivedRequest
 from tests import factories
@@ -308,7 +308,7 @@ def test_a_revoked_token_pauses_the_integration_until_it_is_replaced(shop, tikto
     assert track_requests().count() == 1
 
     new_token = state.issue_token(sources=[PIXEL])
-    configuration.update_integration_settings(
+    setup.update_integration_settings(
         tiktok, acting_user=marketer, is_active=True, settings={}, new_access_token=new_token
     )
     delivery.deliver_due_postbacks()
@@ -326,7 +326,7 @@ def test_pauses_for_credentials_use_up_no_attempts_and_a_resume_sends_at_once(
     make_due()
     for round_number in range(3):
         if round_number:
-            configuration.resume_deliveries(tiktok, acting_user=marketer)  # nothing fixed
+            setup.resume_deliveries(tiktok, acting_user=marketer)  # nothing fixed
         report = delivery.deliver_due_postbacks()  # no clock moved: due as soon as resumed
         assert (report.claimed, report.paused) == (1, 1)
         tiktok.refresh_from_db()
@@ -335,7 +335,7 @@ def test_pauses_for_credentials_use_up_no_attempts_and_a_resume_sends_at_once(
         assert (postback.status, postback.attempts) == (S.PENDING, 1)
 
     new_token = state.issue_token(sources=[PIXEL])
-    configuration.update_integration_settings(
+    setup.update_integration_settings(
         tiktok, acting_user=marketer, is_active=True, settings={}, new_access_token=new_token
     )
     report = delivery.deliver_due_postbacks()
@@ -357,7 +357,7 @@ def test_a_row_waiting_for_its_retry_goes_out_at_once_when_the_integration_resum
     assert tiktok.needs_attention
 
     new_token = state.issue_token(sources=[PIXEL])
-    configuration.update_integration_settings(
+    setup.update_integration_settings(
         tiktok, acting_user=marketer, is_active=True, settings={}, new_access_token=new_token
     )
     delivery.deliver_due_postbacks()

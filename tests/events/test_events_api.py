@@ -287,7 +287,7 @@ def test_it_answers_401_for_an_unknown_key(web_shop):
 
 
 def test_it_answers_401_for_a_key_that_was_rotated(web_shop):
-    from integrations.services import rotate_api_key
+    from integrations.services.apps import rotate_api_key
 
     old_key = web_shop.key
     rotate_api_key(web_shop.app, acting_user=None)

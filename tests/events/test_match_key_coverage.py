@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from events.models import Postback
 from events.services.ingest import record_events
-from integrations.services import record_match_keys
+from integrations.services.deliveries import record_match_keys
 from integrations.tiktok.match_quality import MatchKey
 from integrations.tiktok.sandbox import state
 from tests import factories

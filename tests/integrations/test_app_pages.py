@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import App
-from integrations.services import find_app_by_api_key, rotate_api_key
+from integrations.services.apps import find_app_by_api_key, rotate_api_key
 from tests import factories
 
 

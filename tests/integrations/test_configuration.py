@@ -7,9 +7,9 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrations import configuration
-from integrations.mapping_rules import MappingRow
 from integrations.models import AuditEntry, EventMapping, Integration, Pixel
+from integrations.services import links, mapping, setup
+from integrations.services.mapping import MappingRow
 from tests import factories
 
 TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
@@ -28,13 +28,13 @@ def save_settings(integration, user, **overrides):
         "new_access_token": TOKEN,
     }
     arguments.update(overrides)
-    return configuration.update_integration_settings(integration, acting_user=user, **arguments)
+    return setup.update_integration_settings(integration, acting_user=user, **arguments)
 
 
 def test_set_up_creates_the_integration_inactive_once(app, marketer):
     partner = factories.partner("tiktokweb_int")
-    first = configuration.set_up_integration(app, partner, acting_user=marketer)
-    second = configuration.set_up_integration(app, partner, acting_user=marketer)
+    first = setup.set_up_integration(app, partner, acting_user=marketer)
+    second = setup.set_up_integration(app, partner, acting_user=marketer)
     assert first == second
     assert not first.is_active
     assert Integration.objects.filter(app=app).count() == 1
@@ -120,9 +120,7 @@ def save_postbacks(integration, user, rows, **settings):
         "postback_window_unit": "lifetime",
     }
     values.update(settings)
-    return configuration.update_postback_settings(
-        integration, acting_user=user, settings=values, rows=rows
-    )
+    return setup.update_postback_settings(integration, acting_user=user, settings=values, rows=rows)
 
 
 def test_it_saves_the_window_and_mapping(integration, marketer):
@@ -162,7 +160,7 @@ def test_a_purchase_row_without_revenue_is_refused_and_nothing_changes(integrati
         integration, app_event_name="view_item", partner_event_name="ViewContent"
     )
     rows = [MappingRow("purchase", "Purchase", including="values")]
-    with pytest.raises(configuration.MappingRowsInvalid) as error:
+    with pytest.raises(mapping.MappingRowsInvalid) as error:
         save_postbacks(integration, marketer, rows)
     assert "must include values and revenue" in error.value.row_errors[0]["including"]
     assert list(integration.mappings.values_list("app_event_name", flat=True)) == ["view_item"]
@@ -172,14 +170,14 @@ def test_a_purchase_row_without_revenue_is_refused_and_nothing_changes(integrati
 
 def test_only_purchase_may_carry_revenue_on_tiktok_web(integration, marketer):
     rows = [MappingRow("add_to_cart", "AddToCart", including="values_and_revenue")]
-    with pytest.raises(configuration.MappingRowsInvalid) as error:
+    with pytest.raises(mapping.MappingRowsInvalid) as error:
         save_postbacks(integration, marketer, rows)
     assert "Only Purchase may include revenue" in error.value.row_errors[0]["including"]
 
 
 def test_duplicate_rows_are_refused_with_the_row_they_repeat(integration, marketer):
     rows = [MappingRow("sign_up", "CompleteRegistration")] * 2
-    with pytest.raises(configuration.MappingRowsInvalid) as error:
+    with pytest.raises(mapping.MappingRowsInvalid) as error:
         save_postbacks(integration, marketer, rows)
     assert error.value.row_errors == {
         1: {"partner_event_name": "Row 1 already maps sign_up to CompleteRegistration."}
@@ -201,7 +199,7 @@ def test_custom_event_names_are_allowed(integration, marketer):
     ],
 )
 def test_incomplete_conditions_are_refused(integration, marketer, conditions, message):
-    with pytest.raises(configuration.MappingRowsInvalid) as error:
+    with pytest.raises(mapping.MappingRowsInvalid) as error:
         save_postbacks(
             integration, marketer, [MappingRow("sign_up", "Lead", conditions=conditions)]
         )
@@ -229,20 +227,20 @@ def test_the_history_lists_added_and_removed_rows(integration, marketer):
 
 
 def test_default_mapping_turns_primary_rows_on_and_more_events_off(integration):
-    rows = {row.app_event_name: row for row, _ in configuration.default_mapping_rows(integration)}
+    rows = {row.app_event_name: row for row, _ in mapping.default_mapping_rows(integration)}
     assert len(rows) == 14
     assert rows["purchase"].is_enabled and rows["purchase"].including == "values_and_revenue"
     assert not rows["search"].is_enabled
 
 
 def test_default_mapping_passes_the_partners_rules(integration, marketer):
-    rows = [row for row, _ in configuration.default_mapping_rows(integration)]
+    rows = [row for row, _ in mapping.default_mapping_rows(integration)]
     saved = save_postbacks(integration, marketer, rows)
     assert saved.mappings.count() == len(rows)
 
 
 def test_the_attribution_link_is_saved_with_its_lookbacks(integration, marketer):
-    configuration.update_attribution_link(
+    links.update_attribution_link(
         integration,
         acting_user=marketer,
         link_base_url="https://shop.example.com/landing",

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.grants import update_partner_permissions
 from integrations.models import AuditEntry, PartnerPermission
 from integrations.policy import Action, access_for
+from integrations.services.grants import update_partner_permissions
 from tests import factories
 
 NONE = dict.fromkeys(PartnerPermission.GRANTS, False)

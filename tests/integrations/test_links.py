@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.test import override_settings
 
-from integrations import links
+from integrations.services import links
 from tests import factories
 
 

@@ -12,8 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_q.models import Schedule
 
-from integrations import cost_connections
 from integrations.models import CostConnection, CostPull, Integration
+from integrations.services import cost_connections
 from integrations.tiktok.sandbox import marketing, state
 from integrations.tiktok.sandbox.models import AccessToken, ReceivedRequest
 from reporting.cost_pulls import chunks, local_today, run_pull, window_for

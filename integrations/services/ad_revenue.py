@@ -13,7 +13,7 @@ from django.db import transaction
 
 from integrations.models import AdRevenueSettings, Integration
 from integrations.secrets import Secret
-from integrations.services import record_audit
+from integrations.services.audit import record_audit
 
 FIELDS = ("is_enabled", "tiktok_app_id", "account_id", "event_source")
 

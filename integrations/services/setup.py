@@ -7,7 +7,6 @@ integration's history (secrets masked).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,18 +14,21 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.mapping_rules import MappingRow, check_rows
 from integrations.models import (
     App,
-    EventMapping,
     Integration,
     Partner,
-    PartnerDefaultMapping,
     Pixel,
     PostbackWindowUnit,
 )
 from integrations.secrets import Secret
-from integrations.services import record_audit
+from integrations.services.audit import assign_changes, record_audit
+from integrations.services.mapping import (
+    MappingRow,
+    MappingRowsInvalid,
+    check_rows,
+    replace_mappings,
+)
 
 PIXEL_CODE = re.compile(r"^[A-Za-z0-9]+$")
 TIKTOK_APP_ID = re.compile(r"^[0-9]{5,32}$")
@@ -150,7 +152,7 @@ def update_integration_settings(
                 pixel.access_token = new_access_token
             if changes:
                 pixel.save()
-        changes.update(_assign(integration, settings, SETTINGS_FIELDS))
+        changes.update(assign_changes(integration, settings, SETTINGS_FIELDS))
         if is_active:
             errors = activation_errors(integration, pixel, was_active=integration.is_active)
             if errors:
@@ -199,8 +201,8 @@ def update_postback_settings(
         raise MappingRowsInvalid(row_errors)
     with transaction.atomic():
         integration = Integration.objects.select_for_update().get(pk=integration.pk)
-        changes = _assign(integration, settings, POSTBACK_FIELDS)
-        mapping_change = _replace_mappings(integration, rows)
+        changes = assign_changes(integration, settings, POSTBACK_FIELDS)
+        mapping_change = replace_mappings(integration, rows)
         if mapping_change:
             changes["mapping"] = mapping_change
         integration.save()
@@ -213,111 +215,6 @@ def update_postback_settings(
                 changes=changes,
             )
     return integration
-
-
-class MappingRowsInvalid(ValidationError):
-    """Errors keyed by row index, so the page can show each next to its row."""
-
-    def __init__(self, row_errors: dict[int, dict[str, str]]) -> None:
-        self.row_errors = row_errors
-        super().__init__(
-            [
-                f"Row {index + 1}: {message}"
-                for index, e in row_errors.items()
-                for message in e.values()
-            ]
-        )
-
-
-def default_mapping_rows(integration: Integration) -> list[tuple[MappingRow, bool]]:
-    """The catalog's default rows as (row, is_primary)."""
-    return [
-        (
-            MappingRow(
-                app_event_name=default.app_event_name,
-                partner_event_name=default.partner_event_name,
-                including=default.including,
-                is_enabled=default.is_primary,
-            ),
-            default.is_primary,
-        )
-        for default in PartnerDefaultMapping.objects.filter(partner=integration.partner)
-    ]
-
-
-def update_attribution_link(
-    integration: Integration,
-    *,
-    acting_user: AbstractBaseUser,
-    link_base_url: str,
-    link_parameters: list[list[str]],
-    click_lookback_days: int,
-    view_lookback_hours: int,
-) -> Integration:
-    with transaction.atomic():
-        integration = Integration.objects.select_for_update().get(pk=integration.pk)
-        changes = _assign(
-            integration,
-            {
-                "link_base_url": link_base_url,
-                "link_parameters": link_parameters,
-                "click_lookback_days": click_lookback_days,
-                "view_lookback_hours": view_lookback_hours,
-            },
-            ("link_base_url", "link_parameters", "click_lookback_days", "view_lookback_hours"),
-        )
-        if changes:
-            integration.save()
-            record_audit(
-                app=integration.app,
-                integration=integration,
-                acting_user=acting_user,
-                action="integration.attribution_link_saved",
-                changes=changes,
-            )
-    return integration
-
-
-def _assign(instance: Integration, values: dict[str, Any], fields: tuple[str, ...]) -> dict:
-    changes = {}
-    for name in fields:
-        if name not in values:
-            continue
-        old, new = getattr(instance, name), values[name]
-        if old != new:
-            changes[name] = (old, new)
-            setattr(instance, name, new)
-    return changes
-
-
-def _replace_mappings(
-    integration: Integration, rows: list[MappingRow]
-) -> tuple[list[str], list[str]] | None:
-    """Make the stored rows equal `rows` (in order). Returns (removed, added) for the history."""
-    before = [
-        _describe(MappingRow(**{k: getattr(m, k) for k in MappingRow.__dataclass_fields__}))
-        for m in integration.mappings.all()
-    ]
-    after = [_describe(row) for row in rows]
-    if before == after:
-        return None
-    integration.mappings.all().delete()
-    EventMapping.objects.bulk_create(
-        [
-            EventMapping(integration=integration, sort_order=order, **asdict(row))
-            for order, row in enumerate(rows)
-        ]
-    )
-    return sorted(set(before) - set(after)), sorted(set(after) - set(before))
-
-
-def _describe(row: MappingRow) -> str:
-    state = "" if row.is_enabled else " (off)"
-    conditions = f", {len(row.conditions)} condition(s)" if row.conditions else ""
-    return (
-        f"{row.app_event_name} → {row.partner_event_name} [{row.users_from}, "
-        f"{row.including}{conditions}]{state}"
-    )
 
 
 def _clear_attention(integration: Integration) -> None:

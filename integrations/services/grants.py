@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from integrations.models import App, Integration, Partner, PartnerPermission, PartnerUser
-from integrations.services import record_audit
+from integrations.services.audit import record_audit
 
 GRANTS = PartnerPermission.GRANTS
 

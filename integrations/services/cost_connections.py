@@ -22,7 +22,7 @@ from django_q.tasks import async_task
 
 from integrations.models import CostAdvertiser, CostConnection, CostPull, Integration
 from integrations.secrets import Secret
-from integrations.services import record_audit
+from integrations.services.audit import record_audit
 from integrations.tiktok import marketing_api
 from integrations.tiktok.transport import TikTokError
 

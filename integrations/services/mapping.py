@@ -1,4 +1,5 @@
-"""Rules for postback mapping rows, checked by the setup form and again by the service.
+"""Postback mapping rows: their rules (checked by the setup form and again by the service), the
+catalog's default rows, replacing an integration's rows, and the event names an app has sent.
 
 They come from the partners' own rules (see the catalog): for TikTok web, a row mapped to
 Purchase must send values and revenue, and only Purchase may send revenue.
@@ -6,10 +7,24 @@ Purchase must send values and revenue, and only Purchase may send revenue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from integrations.models import Including, Partner, PartnerEvent, UsersFrom
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from integrations.models import (
+    EventMapping,
+    Including,
+    Integration,
+    Partner,
+    PartnerDefaultMapping,
+    PartnerEvent,
+    SeenEventName,
+    UsersFrom,
+)
 
 OPERATORS = {
     "eq": "is",
@@ -105,3 +120,86 @@ def warnings_for(partner: Partner, row: MappingRow) -> list[str]:
         instead = f" Use {event.replacement} instead." if event.replacement else ""
         return [f"{event.name} is a legacy TikTok event name.{instead}"]
     return []
+
+
+class MappingRowsInvalid(ValidationError):
+    """Errors keyed by row index, so the page can show each next to its row."""
+
+    def __init__(self, row_errors: dict[int, dict[str, str]]) -> None:
+        self.row_errors = row_errors
+        super().__init__(
+            [
+                f"Row {index + 1}: {message}"
+                for index, e in row_errors.items()
+                for message in e.values()
+            ]
+        )
+
+
+def default_mapping_rows(integration: Integration) -> list[tuple[MappingRow, bool]]:
+    """The catalog's default rows as (row, is_primary)."""
+    return [
+        (
+            MappingRow(
+                app_event_name=default.app_event_name,
+                partner_event_name=default.partner_event_name,
+                including=default.including,
+                is_enabled=default.is_primary,
+            ),
+            default.is_primary,
+        )
+        for default in PartnerDefaultMapping.objects.filter(partner=integration.partner)
+    ]
+
+
+def replace_mappings(
+    integration: Integration, rows: list[MappingRow]
+) -> tuple[list[str], list[str]] | None:
+    """Make the stored rows equal `rows` (in order). Returns (removed, added) for the history."""
+    before = [
+        _describe(MappingRow(**{k: getattr(m, k) for k in MappingRow.__dataclass_fields__}))
+        for m in integration.mappings.all()
+    ]
+    after = [_describe(row) for row in rows]
+    if before == after:
+        return None
+    integration.mappings.all().delete()
+    EventMapping.objects.bulk_create(
+        [
+            EventMapping(integration=integration, sort_order=order, **asdict(row))
+            for order, row in enumerate(rows)
+        ]
+    )
+    return sorted(set(before) - set(after)), sorted(set(after) - set(before))
+
+
+def _describe(row: MappingRow) -> str:
+    state = "" if row.is_enabled else " (off)"
+    conditions = f", {len(row.conditions)} condition(s)" if row.conditions else ""
+    return (
+        f"{row.app_event_name} → {row.partner_event_name} [{row.users_from}, "
+        f"{row.including}{conditions}]{state}"
+    )
+
+
+def record_seen_event_names(
+    app_pk: int, names: Iterable[str], seen_at: datetime | None = None
+) -> None:
+    """Remember event names an app has sent, so the mapping page can offer them. Called by
+    `events` when it stores events; one query for the known names, one insert for new ones."""
+    seen_at = seen_at or timezone.now()
+    wanted = {name for name in names if name}
+    if not wanted:
+        return
+    known = set(
+        SeenEventName.objects.filter(app_id=app_pk, name__in=wanted).values_list("name", flat=True)
+    )
+    SeenEventName.objects.bulk_create(
+        [
+            SeenEventName(app_id=app_pk, name=name, first_seen_at=seen_at, last_seen_at=seen_at)
+            for name in sorted(wanted - known)
+        ],
+        ignore_conflicts=True,
+    )
+    if known:
+        SeenEventName.objects.filter(app_id=app_pk, name__in=known).update(last_seen_at=seen_at)

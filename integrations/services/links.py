@@ -7,8 +7,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 
 from integrations.models import Integration
+from integrations.services.audit import assign_changes, record_audit
 
 # The seed's mapping for TikTok web campaigns. TikTok appends ttclid by itself.
 WEB_PARAMETERS = [
@@ -89,3 +92,36 @@ def impression_link(integration: Integration) -> str:
         ["af_viewthrough_lookback", f"{integration.view_lookback_hours}h"],
     ]
     return f"{settings.PUBLIC_BASE_URL}{path}?{query_string(parameters)}"
+
+
+def update_attribution_link(
+    integration: Integration,
+    *,
+    acting_user: AbstractBaseUser,
+    link_base_url: str,
+    link_parameters: list[list[str]],
+    click_lookback_days: int,
+    view_lookback_hours: int,
+) -> Integration:
+    with transaction.atomic():
+        integration = Integration.objects.select_for_update().get(pk=integration.pk)
+        changes = assign_changes(
+            integration,
+            {
+                "link_base_url": link_base_url,
+                "link_parameters": link_parameters,
+                "click_lookback_days": click_lookback_days,
+                "view_lookback_hours": view_lookback_hours,
+            },
+            ("link_base_url", "link_parameters", "click_lookback_days", "view_lookback_hours"),
+        )
+        if changes:
+            integration.save()
+            record_audit(
+                app=integration.app,
+                integration=integration,
+                acting_user=acting_user,
+                action="integration.attribution_link_saved",
+                changes=changes,
+            )
+    return integration
