@@ -3,16 +3,27 @@ only its owner downloads it."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django_q.conf import Conf
 
+from events.models import Postback
+from events.services.ingest import record_events
+from integrations.tiktok.sandbox import state
+from integrations.tiktok.sandbox.models import ReceivedEvent
 from reporting import export_jobs
 from reporting.models import ExportJob
 from tests import factories
@@ -298,3 +309,61 @@ def test_a_prepared_export_of_several_megabytes_finishes_with_progress_on_postgr
     partial = [(rows, size) for status, rows, size in seen if status == "running" and rows]
     assert partial, "the page never saw the export's progress"
     assert all(0 < rows < 30_000 and 0 < size < job.file_bytes for rows, size in partial)
+
+
+PIXEL = "CQ8RT3JC77U4D5MLS2A0"
+TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@on_postgresql
+def test_a_delivery_goes_out_while_two_large_exports_run_on_a_two_worker_cluster(
+    client, app, analyst, tiktok_sandbox, monkeypatch, export_dir
+):
+    """The issue's scene: a real qcluster with 2 workers, two exports of many MB queued, then
+    a postback. One export runs at a time (EXPORT_MAX_RUNNING=1), so the other worker sends
+    the postback before the first export ends, and both files are finished."""
+    load_events(app, 100_000)
+    state.issue_token(sources=[PIXEL], token=TOKEN)
+    integration = factories.make_integration(app, is_active=True, in_app_postbacks_enabled=True)
+    factories.make_pixel(integration, pixel_code=PIXEL, access_token=TOKEN)
+    factories.make_mapping(integration, users_from="all_sources", including="values_and_revenue")
+    monkeypatch.setattr(Conf, "SYNC", False)  # queue tasks for the cluster
+    client.force_login(analyst)
+    for _ in range(2):
+        client.post(reverse("reporting:export-job-start", args=[app.app_id]), BIG_FILTERS)
+    purchase = {"event_id": "order-1", "event_name": "purchase", "web_user_id": "wu-1"}
+    record_events(app, [{**purchase, "event_time": timezone.now().isoformat()}])
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "Q_WORKERS": "2",
+        "EXPORT_MAX_RUNNING": "1",
+        "EXPORT_DIR": str(export_dir),
+        "TIKTOK_API_BASE_URL": tiktok_sandbox,
+        "DJANGO_SETTINGS_MODULE": "attribution_site.settings",
+    }
+    cluster = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (
+            ExportJob.objects.exclude(status="done").exists()
+            or not Postback.objects.filter(status="delivered").exists()
+        ):
+            time.sleep(0.2)
+    finally:
+        os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait(timeout=10)
+    jobs = list(ExportJob.objects.order_by("started_at"))
+    assert [(job.status, job.error) for job in jobs] == [("done", ""), ("done", "")]
+    assert all(job.file_bytes > 20_000_000 for job in jobs)
+    postback = Postback.objects.get()
+    assert postback.status == "delivered"
+    assert postback.delivered_at < jobs[0].finished_at  # not after an export freed a worker
+    assert jobs[0].finished_at <= jobs[1].started_at  # one export at a time
+    assert ReceivedEvent.objects.get().event_id == "order-1"
