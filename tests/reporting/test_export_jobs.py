@@ -24,7 +24,7 @@ from events.models import Postback
 from events.services.ingest import record_events
 from integrations.tiktok.sandbox import state
 from integrations.tiktok.sandbox.models import ReceivedEvent
-from reporting import export_jobs
+from reporting import export_jobs, tasks
 from reporting.models import ExportJob
 from tests import factories
 
@@ -193,6 +193,17 @@ def test_the_page_offers_a_background_file_above_the_threshold(client, app, anal
         ).content.decode()
     assert "This is a large export" not in html
     assert "Export CSV" in html
+
+
+def test_the_sweep_schedule_fails_a_stopped_job_and_starts_the_one_waiting_for_its_slot(
+    app, analyst, events, settings
+):
+    stopped = timezone.now() - timedelta(seconds=settings.Q_TASK_TIMEOUT + 20)
+    stuck = _job(app, analyst, status="running", started_at=stopped)
+    waiting = _job(app, analyst)
+    assert tasks.sweep_export_jobs()["failed"] == 1
+    statuses = dict(ExportJob.objects.values_list("pk", "status"))
+    assert statuses == {stuck.pk: "failed", waiting.pk: "done"}
 
 
 def test_old_files_are_deleted(app, analyst, export_dir):
