@@ -346,6 +346,8 @@ COST_PULL_EVERY_MINUTES = env_int("COST_PULL_EVERY_MINUTES", 24 * 60, minimum=5)
 EXPORT_DIR = env.str("EXPORT_DIR", default=str(BASE_DIR / "exports"))
 EXPORT_BACKGROUND_ROWS = env_int("EXPORT_BACKGROUND_ROWS", 200_000, minimum=1)
 EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 48, minimum=1)
+# Export jobs running at once; the other django-q2 workers stay free for postback deliveries.
+EXPORT_MAX_RUNNING = env_int("EXPORT_MAX_RUNNING", 1, minimum=1)
 
 # Forwarding (postbacks). Retryable failures wait these many seconds before attempt 2, 3, …
 # (each ±20% jitter); after the last one the postback is dead-lettered.

@@ -126,6 +126,7 @@ def export_job_start(request: HttpRequest, app_id: str) -> HttpResponse:
 
 @login_required
 def export_job_status(request: HttpRequest, app_id: str, job_id: int) -> JsonResponse:
+    export_jobs.fail_stalled_export_jobs()
     job = _own_job(request, app_id, job_id)
     return JsonResponse(
         {
