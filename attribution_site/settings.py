@@ -7,6 +7,7 @@ lists every variable.
 
 import re
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "social_django",
+    "axes",
     "integrations",
     "events",
     "reporting",
@@ -126,6 +128,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.tiktok.oauth.CostConnectErrorMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attribution_site.urls"
@@ -173,6 +177,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked (see LOGIN_FAILURE_LIMIT).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     # Connect-only (ASSOCIATION_ONLY): links a TikTok for Business account, never logs in.
     "integrations.tiktok.oauth.TikTokBusinessOAuth2",
@@ -194,6 +200,19 @@ SOCIAL_AUTH_URL_NAMESPACE = "social"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "integrations:app-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: after LOGIN_FAILURE_LIMIT
+# failed logins for one username, or from one IP address, within LOGIN_LOCKOUT_MINUTES, both are
+# refused for LOGIN_LOCKOUT_MINUTES (every further failure restarts it). Only failures count.
+# Attempts are kept in the database, so every process sees the same count; staff unlock early by
+# deleting the user's row under Axes → Access attempts in the admin.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "attribution_site.login_lockout.locked_out_response"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what we keep; not every successful login
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
