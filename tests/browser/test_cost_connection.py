@@ -23,10 +23,13 @@ APP_SECRET = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"
 
 
 @pytest.fixture
-def cost_page(page, app, marketer, tiktok_sandbox):
+def cost_page(page, app, marketer, tiktok_sandbox, live_server):
     integration = factories.make_integration(app, "tiktokglobal_int")
     with override_settings(
-        TIKTOK_APP_ID="7301234567890123457", TIKTOK_APP_SECRET=APP_SECRET, COST_RETRY_BACKOFF=[0]
+        TIKTOK_APP_ID="7301234567890123457",
+        TIKTOK_APP_SECRET=APP_SECRET,
+        COST_RETRY_BACKOFF=[0],
+        PUBLIC_BASE_URL=live_server.url,  # TikTok sends the browser back here
     ):
         log_in(page, marketer.username, factories.PASSWORD)
         page.goto(f"/apps/{app.app_id}/integrations/{integration.pk}/cost/")
