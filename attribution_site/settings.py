@@ -9,6 +9,7 @@ import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
@@ -110,6 +111,7 @@ INSTALLED_APPS = [
     "django_q",
     "social_django",
     "axes",
+    "csp",
     "integrations",
     "events",
     "reporting",
@@ -127,6 +129,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "integrations.tiktok.oauth.CostConnectErrorMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
@@ -339,6 +342,48 @@ POSTBACK_RETRY_SCHEDULE = env_seconds_list(
 # A claimed batch not finished within this many seconds is claimed again (its worker died).
 POSTBACK_LEASE_SECONDS = env_int("POSTBACK_LEASE_SECONDS", 120, minimum=TIKTOK_HTTP_TIMEOUT + 5)
 POSTBACK_CLAIM_LIMIT = env_int("POSTBACK_CLAIM_LIMIT", 5000, minimum=1)
+
+# HTTPS and browser-side protections (README: Security headers). HSTS is sent only on requests
+# that arrived over HTTPS, and by default only with DEBUG off on a site that says it is served
+# over HTTPS: SECURE_SSL_REDIRECT, an HTTPS PUBLIC_BASE_URL, or an HTTPS-terminating proxy's
+# header (SECURE_PROXY_SSL_HEADER, read and checked with the proxy settings).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+_SERVED_OVER_HTTPS = (
+    SECURE_SSL_REDIRECT
+    or PUBLIC_BASE_URL.startswith("https://")
+    or bool(env.str("SECURE_PROXY_SSL_HEADER", default="").strip())
+)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _SERVED_OVER_HTTPS and not DEBUG else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Content-Security-Policy (django-csp), on every response, DEBUG or not: our pages load scripts
+# and styles only from /static/ (no inline ones; tests/test_security_headers.py checks the
+# templates). Django's own debug pages are exempt while DEBUG is on. The Cost tab's Connect form
+# is answered with a redirect to TikTok's consent page, which form-action must allow. The API
+# reference (Redoc, /api/docs/) builds its page with inline styles and a blob: worker: excluded.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", _origin(TIKTOK_API_BASE_URL)],
+    },
+}
 
 LOGGING = {
     "version": 1,
