@@ -393,5 +393,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")},
+        # urllib3 logs each request line at DEBUG, query string included, and TikTok's
+        # advertiser/get takes the app secret in the query (spec §4.3): never below INFO.
+        "urllib3": {"level": "INFO"},
     },
 }
