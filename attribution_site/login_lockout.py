@@ -1,10 +1,24 @@
-"""The page a locked-out login gets (django-axes calls this through AXES_LOCKOUT_CALLABLE)."""
+"""Login throttling with django-axes: the backend that checks for a lockout, and the page a
+locked-out login gets (through AXES_LOCKOUT_CALLABLE)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+
+class LoginThrottleBackend(AxesStandaloneBackend):
+    """Axes' check, for logins that come with a request. authenticate() without one (a script,
+    a management command) has no client to throttle; django-axes would raise instead."""
+
+    def authenticate(self, request: HttpRequest | None, *args: Any, **kwargs: Any) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, *args, **kwargs)
 
 
 def locked_out_response(

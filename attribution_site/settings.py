@@ -181,7 +181,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out login before any password is checked (see LOGIN_FAILURE_LIMIT).
-    "axes.backends.AxesStandaloneBackend",
+    "attribution_site.login_lockout.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     # Connect-only (ASSOCIATION_ONLY): links a TikTok for Business account, never logs in.
     "integrations.tiktok.oauth.TikTokBusinessOAuth2",

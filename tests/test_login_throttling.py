@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,8 +16,6 @@ from tests import factories
 LOCKED = "Too many failed attempts; try again in 15 minutes."
 LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/"
-
-
 IP = "198.51.100.7"
 
 
@@ -89,8 +88,6 @@ def test_failures_on_the_admin_and_our_page_add_up(client, admin_user):
 
 
 def test_the_lockout_ends_after_fifteen_minutes(client, admin_user):
-    from axes.models import AccessAttempt
-
     _fail(client, "alice-admin", 5)
     # Time passing is the one thing a test cannot wait for: age the recorded failures.
     AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
@@ -106,3 +103,12 @@ def test_a_locked_out_answer_says_when_to_retry(client, admin_user, url):
     response = _log_in(client, "alice-admin", "wrong-password", url)
     assert response.status_code == 429
     assert response["Retry-After"] == "900"
+
+
+def test_code_outside_a_request_can_still_authenticate(admin_user):
+    """Scripts and management commands call authenticate() without a request; throttling is
+    for requests only."""
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="alice-admin", password=factories.PASSWORD) == admin_user
+    assert authenticate(username="alice-admin", password="wrong-password") is None
