@@ -6,6 +6,7 @@ clients of AppsFlyer's Pull API work by changing only the host."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from integrations.models import App
@@ -27,6 +28,7 @@ def _text(message: str, status: int) -> HttpResponse:
     return response
 
 
+@never_cache
 @require_GET
 def raw_data_export(request: HttpRequest, app_id: str, report: str) -> HttpResponse:
     scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
