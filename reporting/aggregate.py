@@ -125,9 +125,12 @@ def _day(params: dict[str, str], name: str) -> date:
     if not _DATE.fullmatch(text):
         raise BadQuery(f"'{name}' must look like yyyy-mm-dd, not {text!r}.")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise BadQuery(f"'{name}' is not a real date: {text!r}.") from None
+    if not 1970 <= day.year <= 2999:
+        raise BadQuery(f"'{name}' is outside the years 1970 to 2999: {text!r}.")
+    return day
 
 
 def parse_aggregate_query(
