@@ -18,8 +18,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Count, Max, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, NullIf, TruncDate
+from django.db.models import CharField, Count, Max, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncDate
 
 from events.models import InAppEvent, Install
 from integrations.policy import Action, AppAccess
@@ -236,10 +236,12 @@ def _event_groups(query: AggregateQuery) -> tuple[list[dict], list[dict]]:
     once in a window), and sales per day and currency (to convert at each day's rate)."""
     rows = _ours(query, InAppEvent.objects.all(), "event_time")
     keys = ["media_source", "campaign_id", "campaign", "event_name", *_dimensions(query)]
-    user = Coalesce(
+    user = Coalesce(  # an event without any id of its user counts as a user of its own
         NullIf("device_id", Value("")),
         NullIf("web_user_id", Value("")),
         NullIf("customer_user_id", Value("")),
+        Concat(Value("event:"), Cast("id", CharField())),
+        output_field=CharField(),
     )
     day = TruncDate("event_time", tzinfo=query.tz)
     counted = rows.annotate(day=day) if query.report.by_date else rows
