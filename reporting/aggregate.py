@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -292,8 +292,14 @@ def aggregate_rows(query: AggregateQuery) -> list[AggregateRow]:
         parts[part(group)][1].append(group)
     for group in revenue_groups:
         parts[part(group)][2].append(group)
-    for group in event_counts + event_sales:
+    counts_of: dict[tuple[date | None, str | None], list[dict]] = defaultdict(list)
+    sales_of: dict[tuple[date | None, str | None], list[dict]] = defaultdict(list)
+    for group in event_counts:
+        counts_of[part(group)].append(group)
         _ = parts[part(group)]  # a part with events only still gets its rows
+    for group in event_sales:
+        sales_of[part(group)].append(group)
+        _ = parts[part(group)]
 
     result: list[AggregateRow] = []
     for key in sorted(parts, key=lambda k: (k[0] or date.min, k[1] or "")):
@@ -308,7 +314,7 @@ def aggregate_rows(query: AggregateQuery) -> list[AggregateRow]:
         rows = {(row.media_source, row.key): AggregateRow(key[0], key[1], row) for row in merged}
         result.extend(rows.values())
         if with_events:
-            result.extend(_add_events(query, key, rows, event_counts, event_sales, usd, part))
+            result.extend(_add_events(query, key, rows, counts_of[key], sales_of[key], usd))
     return result[: query.maximum_rows]
 
 
@@ -319,7 +325,6 @@ def _add_events(
     counts: list[dict],
     sales: list[dict],
     usd: Rates,
-    part: Callable[[dict], tuple[date | None, str | None]],
 ) -> list[AggregateRow]:
     """Attach the event figures to the rows they belong to (our rows that lack the campaign id
     go where the Overview put them: under the id the cost rows give that name); rows with events
@@ -343,18 +348,16 @@ def _add_events(
         return found.events.setdefault(group["event_name"], EventFigures())
 
     for group in counts:
-        if part(group) == key:
-            found = figures(group)
-            found.unique_users += group["users"]
-            found.count += group["count"]
+        found = figures(group)
+        found.unique_users += group["users"]
+        found.count += group["count"]
     for group in sales:
-        if part(group) == key:
-            found = figures(group)
-            amount = usd.convert(group["amount"], group["currency"], group["day"])
-            if amount is None or found.sales_usd is None:
-                found.sales_usd = None
-            else:
-                found.sales_usd += amount
+        found = figures(group)
+        amount = usd.convert(group["amount"], group["currency"], group["day"])
+        if amount is None or found.sales_usd is None:
+            found.sales_usd = None
+        else:
+            found.sales_usd += amount
     return added
 
 
