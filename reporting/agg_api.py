@@ -8,6 +8,7 @@ import csv
 import io
 
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from integrations.models import App
@@ -18,6 +19,7 @@ from reporting.api_tokens import user_for_token
 from reporting.raw_data import BadQuery
 
 
+@never_cache
 @require_GET
 def agg_data_export(request: HttpRequest, app_id: str, report: str) -> HttpResponse:
     scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")

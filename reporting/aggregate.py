@@ -29,7 +29,7 @@ from reporting.overview.metrics import Row, ratio
 from reporting.overview.queries import costs_in_range
 from reporting.overview.report import _merge as merge_groups
 from reporting.raw_data import LARGEST_MAXIMUM_ROWS, BadQuery, split_names
-from reporting.raw_data_csv import _guarded as guarded
+from reporting.spreadsheet import defuse_formula as guarded
 
 MAX_DAYS = 366
 NOT_AVAILABLE = "N/A"

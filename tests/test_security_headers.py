@@ -48,9 +48,13 @@ def test_export_jobs_are_never_stored(client, app, analyst):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_the_pull_api_is_never_stored(client, app, analyst):
+@pytest.mark.parametrize(
+    ("name", "report"),
+    [("reporting:pull-api", "installs_report"), ("reporting:pull-api-aggregate", "partners_report")],
+)
+def test_the_pull_api_is_never_stored(client, app, analyst, name, report):
     token = create_api_token(acting_user=analyst, name="Airbyte")[1]
-    url = reverse("reporting:pull-api", args=[app.app_id, "installs_report"])
+    url = reverse(name, args=[app.app_id, report])
     response = client.get(url, WINDOW, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]

@@ -26,6 +26,7 @@ def test_the_schema_describes_every_endpoint(schema):
         "/l/{public_key}/{media_source}",
         "/i/{public_key}/{media_source}",
         "/api/raw-data/export/app/{app_id}/{report}/v5",
+        "/api/agg-data/export/app/{app_id}/{report}/v5",
     }
 
 
