@@ -50,7 +50,10 @@ def test_export_jobs_are_never_stored(client, app, analyst):
 
 @pytest.mark.parametrize(
     ("name", "report"),
-    [("reporting:pull-api", "installs_report"), ("reporting:pull-api-aggregate", "partners_report")],
+    [
+        ("reporting:pull-api", "installs_report"),
+        ("reporting:pull-api-aggregate", "partners_report"),
+    ],
 )
 def test_the_pull_api_is_never_stored(client, app, analyst, name, report):
     token = create_api_token(acting_user=analyst, name="Airbyte")[1]
