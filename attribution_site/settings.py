@@ -7,7 +7,9 @@ lists every variable.
 
 import re
 import warnings
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
@@ -127,6 +129,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "social_django",
+    "axes",
+    "csp",
     "integrations",
     "events",
     "reporting",
@@ -144,7 +148,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "integrations.tiktok.oauth.CostConnectErrorMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attribution_site.urls"
@@ -192,6 +199,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked (see LOGIN_FAILURE_LIMIT).
+    "attribution_site.login_lockout.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     # Connect-only (ASSOCIATION_ONLY): links a TikTok for Business account, never logs in.
     "integrations.tiktok.oauth.TikTokBusinessOAuth2",
@@ -213,6 +222,21 @@ SOCIAL_AUTH_URL_NAMESPACE = "social"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "integrations:app-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: after LOGIN_FAILURE_LIMIT
+# failed logins for one username, or from one IP address, within LOGIN_LOCKOUT_MINUTES, both are
+# refused for LOGIN_LOCKOUT_MINUTES (every further failure restarts it). Only failures count.
+# Attempts are kept in the database, so every process sees the same count; staff unlock early by
+# deleting the user's row under Axes → Access attempts in the admin.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "attribution_site.login_lockout.locked_out_response"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what we keep; not every successful login
+# Behind a load balancer the per-IP count must see the visitor, not the balancer (NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "attribution_site.client_ip.get_client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -346,6 +370,8 @@ COST_PULL_EVERY_MINUTES = env_int("COST_PULL_EVERY_MINUTES", 24 * 60, minimum=5)
 EXPORT_DIR = env.str("EXPORT_DIR", default=str(BASE_DIR / "exports"))
 EXPORT_BACKGROUND_ROWS = env_int("EXPORT_BACKGROUND_ROWS", 200_000, minimum=1)
 EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 48, minimum=1)
+# Export jobs running at once; the other django-q2 workers stay free for postback deliveries.
+EXPORT_MAX_RUNNING = env_int("EXPORT_MAX_RUNNING", 1, minimum=1)
 
 # Forwarding (postbacks). Retryable failures wait these many seconds before attempt 2, 3, …
 # (each ±20% jitter); after the last one the postback is dead-lettered.
@@ -356,6 +382,48 @@ POSTBACK_RETRY_SCHEDULE = env_seconds_list(
 POSTBACK_LEASE_SECONDS = env_int("POSTBACK_LEASE_SECONDS", 120, minimum=TIKTOK_HTTP_TIMEOUT + 5)
 POSTBACK_CLAIM_LIMIT = env_int("POSTBACK_CLAIM_LIMIT", 5000, minimum=1)
 
+# HTTPS and browser-side protections (README: Security headers). HSTS is sent only on requests
+# that arrived over HTTPS, and by default only with DEBUG off on a site that says it is served
+# over HTTPS: SECURE_SSL_REDIRECT, an HTTPS PUBLIC_BASE_URL, or an HTTPS-terminating proxy's
+# header (SECURE_PROXY_SSL_HEADER, read and checked with the proxy settings).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+_SERVED_OVER_HTTPS = (
+    SECURE_SSL_REDIRECT
+    or PUBLIC_BASE_URL.startswith("https://")
+    or SECURE_PROXY_SSL_HEADER is not None
+)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _SERVED_OVER_HTTPS and not DEBUG else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Content-Security-Policy (django-csp), on every response, DEBUG or not: our pages load scripts
+# and styles only from /static/ (no inline ones; tests/test_security_headers.py checks the
+# templates). Django's own debug pages are exempt while DEBUG is on. The Cost tab's Connect form
+# is answered with a redirect to TikTok's consent page, which form-action must allow. The API
+# reference (Redoc, /api/docs/) builds its page with inline styles and a blob: worker: excluded.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", _origin(TIKTOK_API_BASE_URL)],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -364,5 +432,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")},
+        # urllib3 logs each request line at DEBUG, query string included, and TikTok's
+        # advertiser/get takes the app secret in the query (spec §4.3): never below INFO.
+        "urllib3": {"level": "INFO"},
     },
 }

@@ -8,7 +8,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from integrations import models
 from integrations.secrets import Secret, SecretInput
@@ -41,7 +43,22 @@ class SecretReplaceForm(forms.ModelForm):
         return cleaned
 
 
-class AuditedIntegrationAdmin(admin.ModelAdmin):
+class SecretFieldsAdmin(admin.ModelAdmin):
+    """An admin whose form (or an inline's) takes a token or key: an error report while saving
+    shows none of the POST (inline field names carry a prefix, so all of it is hidden)."""
+
+    @method_decorator(sensitive_post_parameters())
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class AuditedIntegrationAdmin(SecretFieldsAdmin):
     """Changes made in the admin land in the integration's history like changes made on its
     pages, with secrets written as hints."""
 
@@ -447,7 +464,7 @@ class CostAdvertiserAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.AdRevenueSettings)
-class AdRevenueSettingsAdmin(admin.ModelAdmin):
+class AdRevenueSettingsAdmin(SecretFieldsAdmin):
     list_display = ["integration", "is_enabled", "tiktok_app_id", "account_id", "key_hint"]
     list_select_related = ["integration__app", "integration__partner"]
 

@@ -142,11 +142,13 @@ class IntegrationTab(SetupTab):
             "seen_event_names": list(
                 integration.app.seen_event_names.values_list("name", flat=True)
             ),
-            "operators_json": json.dumps(OPERATORS),
-            "standard_names_json": json.dumps([e.name for e in partner_events if not e.is_legacy]),
-            "legacy_names_json": json.dumps(
-                {e.name: e.replacement for e in partner_events if e.is_legacy}
-            ),
+            # For mapping.js, through json_script: names come from the admin, and JSON pasted as is
+            # would let one end the <script> block.
+            "mapping_meta": {
+                "operators": OPERATORS,
+                "standard": [e.name for e in partner_events if not e.is_legacy],
+                "legacy": {e.name: e.replacement for e in partner_events if e.is_legacy},
+            },
             "test_event_form": TestEventForm(
                 initial={
                     "event_name": _default_test_event(integration),

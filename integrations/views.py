@@ -5,6 +5,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from attribution_site.client_ip import get_client_ip
@@ -143,6 +144,7 @@ def setup_start(request: HttpRequest, app_id: str, integration_id: int) -> HttpR
     raise PermissionDenied("You may not configure this integration.")
 
 
+@sensitive_post_parameters("settings-access_token", "secure_key")  # error reports hide them
 @login_required
 def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) -> HttpResponse:
     access, integration = get_integration_for_user(request.user, app_id, integration_id)

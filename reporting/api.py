@@ -6,6 +6,7 @@ clients of AppsFlyer's Pull API work by changing only the host."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from integrations.models import App
@@ -27,6 +28,7 @@ def _text(message: str, status: int) -> HttpResponse:
     return response
 
 
+@never_cache
 @require_GET
 def raw_data_export(request: HttpRequest, app_id: str, report: str) -> HttpResponse:
     scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
@@ -35,14 +37,15 @@ def raw_data_export(request: HttpRequest, app_id: str, report: str) -> HttpRespo
     user = user_for_token(raw_token.strip())
     if user is None:
         return _text("Unknown or revoked API token.", 401)
-    if report not in raw_data.PULL_API_REPORTS:
-        known = ", ".join(raw_data.PULL_API_REPORTS)
+    reports = raw_data.PULL_API_REPORTS | raw_data.UNINSTALL_REPORTS
+    if report not in reports:
+        known = ", ".join(reports)
         return _text(f"Unknown report {report!r}. Reports: {known}.", 404)
     app = App.objects.filter(app_id=app_id).first()
     access = access_for(user, app) if app is not None else None
     if access is None:
         return _text(f"No app {app_id!r} among those your token can read.", 404)
-    kind_key, organic, retargeting = raw_data.PULL_API_REPORTS[report]
+    kind_key, organic, retargeting = reports[report]
     kind = raw_data.KINDS[kind_key]
     if not access.can(kind.need) or not access.can(Action.EXPORT_REPORTS):
         return _text(f"Your access to {app.app_id} does not include the {report}.", 403)
@@ -59,6 +62,9 @@ def raw_data_export(request: HttpRequest, app_id: str, report: str) -> HttpRespo
         )
     except raw_data.BadQuery as error:
         return _text(str(error), 400)
+    if report in raw_data.UNINSTALL_REPORTS:
+        header = raw_data_csv.csv_line(raw_data.headers(query))
+        return HttpResponse(header, content_type="text/csv; charset=utf-8")
     response = StreamingHttpResponse(
         raw_data_csv.stream_csv(query), content_type="text/csv; charset=utf-8"
     )

@@ -17,5 +17,6 @@ class ReportingConfig(AppConfig):
             "Pull cost", "reporting.cost_tasks.pull_all_cost", settings.COST_PULL_EVERY_MINUTES
         )
         register("Delete old exports", "reporting.tasks.delete_old_exports", minutes=60)
+        register("Sweep export jobs", "reporting.tasks.sweep_export_jobs", minutes=5)
         # The Ad revenue tab (integrations) shows what the events API received (reporting).
         setup_tabs.AD_REVENUE_ARRIVALS.append(ad_revenue_by_day)

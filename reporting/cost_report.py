@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from integrations.policy import AppAccess
 from reporting.models import CostRecord
+from reporting.spreadsheet import defuse_formula
 
 MAX_SPAN_DAYS = 366
 ROWS_SHOWN = 500
@@ -149,6 +150,6 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # names come from advertisers: keep spreadsheets from running them
+    if isinstance(value, str):
+        return defuse_formula(value)  # names and ids come from TikTok's reports
     return value

@@ -111,6 +111,12 @@ PULL_API_REPORTS: dict[str, tuple[str, bool | None, bool]] = {
     "installs-retarget": ("installs", False, True),
     "in-app-events-retarget": ("in_app_events", False, True),
 }
+# We record no uninstalls yet: these answer the installs report's checks and only its header row,
+# so a sync that selects them goes on.
+UNINSTALL_REPORTS: dict[str, tuple[str, bool | None, bool]] = {
+    "uninstall_events_report": ("installs", False, False),
+    "organic_uninstall_events_report": ("installs", True, False),
+}
 
 
 @dataclass(frozen=True)
@@ -206,7 +212,10 @@ def parse_query(
     end, date_to = _moment(params["to"], tz, "to", end=True)
     if end <= start:
         raise BadQuery(f"'to' ({date_to}) is before 'from' ({date_from}).")
-    if end - start > timedelta(days=kind.max_days):
+    # Measured as sent: a `to` with a time is that moment, so a connector's exact 60 days from
+    # one boundary instant to the next is answered; a date alone is its whole day.
+    sent_end = _moment(params["to"], tz, "to", end=False)[0] if ":" in params["to"] else end
+    if sent_end - start > timedelta(days=kind.max_days):
         raise BadQuery(
             f"The window from {date_from} to {date_to} is longer than {kind.max_days} days, the "
             f"most one {kind.label.lower()} report covers. Split it into shorter windows."

@@ -223,28 +223,3 @@ TOUCHPOINT_SOURCES: dict[str, Source] = {
     "is_retargeting": ("bool", "is_retargeting"),
     "user_agent": ("text", "user_agent"),
 }
-
-# Columns whose text comes from outside (link parameters, SDK payloads): a leading = + - @ would
-# make a spreadsheet run it as a formula, so such values get a leading apostrophe (OWASP's advice).
-# Ids, times, numbers and our own words are left exact.
-FREE_TEXT_FIELDS = frozenset(
-    {
-        "event_name",
-        "af_channel",
-        "af_keywords",
-        "campaign",
-        "af_adset",
-        "af_ad",
-        "af_siteid",
-        "af_sub1",
-        "af_sub2",
-        "af_sub3",
-        "af_sub4",
-        "af_sub5",
-        "customer_user_id",
-        "user_agent",
-        "http_referrer",
-        "original_url",
-        "gp_referrer",
-    }
-)

@@ -38,8 +38,8 @@ from reporting import raw_data_columns as columns
 from reporting.exchange_rates import RateBook
 from reporting.models import ExchangeRate
 from reporting.raw_data import RawDataQuery, column_sources, headers, own_columns, report_rows
+from reporting.spreadsheet import FORMULA_CODES, defuse_formula
 
-FORMULA_STARTS = ("=", "+", "-", "@")  # ascii 61, 43, 45, 64
 SIX_PLACES = Decimal("0.000001")
 CHUNK_ROWS = 2000
 
@@ -130,7 +130,7 @@ def _format(kind: str, value: Any, query: RawDataQuery, name: str) -> str:
     if value is None:
         return ""
     if kind == "text":
-        return _guarded(value) if name in columns.FREE_TEXT_FIELDS else value
+        return defuse_formula(value)  # every text came from outside, ids included
     if kind == "time":
         return value.astimezone(query.tz).strftime("%Y-%m-%d %H:%M:%S")
     if kind == "money":
@@ -153,12 +153,8 @@ def _plain(value: Any, query: RawDataQuery) -> str:
     if isinstance(value, Decimal):
         return _money(value)
     if isinstance(value, str):
-        return _guarded(value)
+        return defuse_formula(value)
     return str(value)
-
-
-def _guarded(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _money(value: Decimal) -> str:
@@ -234,11 +230,11 @@ class _LocalTimeText(Func):
 
 
 class _GuardedText(Func):
-    """NULLIF(text, ''), with an apostrophe before a leading = + - @ (see FORMULA_STARTS).
-    ascii() is three times cheaper than a regular expression here."""
+    """NULLIF(text, ''), with an apostrophe before a leading = + - @, tab or carriage return
+    (reporting/spreadsheet.py). ascii() is three times cheaper than a regular expression here."""
 
     template = (
-        "CASE WHEN ascii(%(expressions)s) IN (61, 43, 45, 64) THEN '''' || %(expressions)s "
+        f"CASE WHEN ascii(%(expressions)s) IN ({FORMULA_CODES}) THEN '''' || %(expressions)s "
         "ELSE NULLIF(%(expressions)s, '') END"
     )
     output_field = TextField()
@@ -257,9 +253,7 @@ def _sql_cell(kind: str, arg: str, query: RawDataQuery, name: str) -> Expression
     if kind == "const":
         return Value(arg or None, output_field=TextField())
     if kind == "text":
-        if name in columns.FREE_TEXT_FIELDS:
-            return _GuardedText(F(arg))
-        return NullIf(F(arg), Value(""), output_field=TextField())
+        return _GuardedText(F(arg))  # every text came from outside, ids included
     if kind == "time":
         return _LocalTimeText(F(arg), Value(query.tz.key))
     if kind == "money":

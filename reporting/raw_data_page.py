@@ -13,7 +13,7 @@ from django.urls import reverse
 from events.models import ORGANIC, InAppEvent, Install
 from integrations.models import Integration
 from integrations.policy import Action, AppAccess
-from reporting import cost_report, raw_data, raw_data_csv
+from reporting import cost_report, export_jobs, raw_data, raw_data_csv
 from reporting.models import ExportJob
 from reporting.raw_data_columns import ADDITIONAL_COLUMNS
 
@@ -63,6 +63,7 @@ def build_context(
         "can_export": access.can(Action.EXPORT_REPORTS),
         "background_rows": settings.EXPORT_BACKGROUND_ROWS,
     }
+    export_jobs.fail_stalled_export_jobs()  # so a job whose worker was stopped shows why
     context["jobs"] = ExportJob.objects.filter(app=access.app, user_id=user_id)[:5]
     if kind_key not in {kind.key for kind in kinds}:
         context["error"] = "Your role does not include this report."

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reporting import api, views
+from reporting import agg_api, api, views
 
 app_name = "reporting"
 
@@ -33,5 +33,10 @@ urlpatterns = [
         "api/raw-data/export/app/<str:app_id>/<str:report>/v5",
         api.raw_data_export,
         name="pull-api",
+    ),
+    path(
+        "api/agg-data/export/app/<str:app_id>/<str:report>/v5",
+        agg_api.agg_data_export,
+        name="pull-api-aggregate",
     ),
 ]

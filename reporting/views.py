@@ -12,6 +12,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from integrations.policy import Action, get_app_for_user
@@ -29,6 +30,7 @@ from reporting.models import ApiToken, ExportJob
 from reporting.overview import chart as overview_chart
 
 
+@never_cache  # reports hold data no shared or browser cache should keep
 @login_required
 def cost(request: HttpRequest, app_id: str) -> HttpResponse:
     """All Cost: cost by date, media source, advertiser, campaign, ad set, ad and country."""
@@ -47,6 +49,7 @@ def cost(request: HttpRequest, app_id: str) -> HttpResponse:
     return render(request, "reporting/cost.html", context, status=200 if form.is_valid() else 400)
 
 
+@never_cache
 @login_required
 def cost_export(request: HttpRequest, app_id: str) -> HttpResponse:
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_COST)
@@ -63,6 +66,7 @@ def cost_export(request: HttpRequest, app_id: str) -> HttpResponse:
     return response
 
 
+@never_cache
 @login_required
 def raw_data_report(request: HttpRequest, app_id: str) -> HttpResponse:
     """Raw-data reports: filters, a preview with the total count, and the exports."""
@@ -77,6 +81,7 @@ def raw_data_report(request: HttpRequest, app_id: str) -> HttpResponse:
     return render(request, "reporting/raw_data.html", {"app": access.app, **context}, status=status)
 
 
+@never_cache
 @login_required
 def raw_data_export(request: HttpRequest, app_id: str) -> HttpResponse:
     """The page's CSV: the same writer, and so the same bytes, as the Pull API."""
@@ -124,8 +129,10 @@ def export_job_start(request: HttpRequest, app_id: str) -> HttpResponse:
     return redirect(page)
 
 
+@never_cache
 @login_required
 def export_job_status(request: HttpRequest, app_id: str, job_id: int) -> JsonResponse:
+    export_jobs.fail_stalled_export_jobs()
     job = _own_job(request, app_id, job_id)
     return JsonResponse(
         {
@@ -138,6 +145,7 @@ def export_job_status(request: HttpRequest, app_id: str, job_id: int) -> JsonRes
     )
 
 
+@never_cache
 @login_required
 def export_job_download(request: HttpRequest, app_id: str, job_id: int) -> HttpResponse:
     job = _own_job(request, app_id, job_id)
@@ -184,6 +192,7 @@ def _int(text: str) -> int:
     return int(text) if text.isdigit() else 0
 
 
+@never_cache
 @login_required
 def overview(request: HttpRequest, app_id: str) -> HttpResponse:
     """Overview: installs, revenue and cost per media source and campaign, ad set or ad."""

@@ -60,7 +60,8 @@ class Keys:
     pull_token: str
 
     def authorization_for(self, path: str) -> str:
-        token = self.pull_token if path.startswith("/api/raw-data/") else self.server_key
+        pull = path.startswith(("/api/raw-data/", "/api/agg-data/"))
+        token = self.pull_token if pull else self.server_key
         return f"Bearer {token}"
 
 
@@ -141,4 +142,5 @@ def test_the_schema_covers_links_the_sdk_installs_and_the_pull_api(api_schema):
         "/api/v1/sdk/{public_key}/visit",
         "/api/v1/apps/{app_id}/installs",
         "/api/raw-data/export/app/{app_id}/{report}/v5",
+        "/api/agg-data/export/app/{app_id}/{report}/v5",
     } <= paths

@@ -23,6 +23,10 @@ def test_the_schema_describes_every_endpoint(schema):
         "/api/v1/apps/{app_id}/installs",
         "/api/v1/sdk/{public_key}/visit",
         "/api/v1/sdk/{public_key}/events",
+        "/l/{public_key}/{media_source}",
+        "/i/{public_key}/{media_source}",
+        "/api/raw-data/export/app/{app_id}/{report}/v5",
+        "/api/agg-data/export/app/{app_id}/{report}/v5",
     }
 
 

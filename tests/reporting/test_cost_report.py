@@ -123,6 +123,19 @@ def test_the_export_streams_every_row_as_csv(client, app, costs, analyst):
     assert {row["Cost"] for row in rows} >= {"12.500000", "7.250000", "30.000000"}
 
 
+def test_the_export_defuses_formulas_behind_a_tab_or_a_carriage_return(client, app, analyst):
+    make_cost(app, campaign="\t=1+2", ad="\r=HYPERLINK(1)", campaign_id="@SUM(1)")
+    client.force_login(analyst)
+    url = reverse("reporting:cost-export", args=[app.app_id])
+    response = client.get(url, {"date_from": "2026-03-01", "date_to": "2026-03-07"})
+    [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert (row["Campaign"], row["Ad"], row["Campaign ID"]) == (
+        "'\t=1+2",
+        "'\r=HYPERLINK(1)",
+        "'@SUM(1)",
+    )
+
+
 def test_the_export_refuses_bad_filters(client, app, analyst):
     client.force_login(analyst)
     url = reverse("reporting:cost-export", args=[app.app_id])

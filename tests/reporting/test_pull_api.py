@@ -234,3 +234,18 @@ def test_each_role_against_the_pull_api(request, client, app, traffic, persona):
     installs, events = PULL_ACCESS[persona]
     assert _pull(client, app, "installs_report", token).status_code == installs
     assert _pull(client, app, "in_app_events_report", token).status_code == events
+
+
+def test_ids_from_links_reach_the_pull_api_defused(client, app, analyst):
+    moment = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    factories.make_install(
+        app,
+        installed_at=moment,
+        media_source="tiktokweb_int",
+        campaign_id="=1+2",
+        ad_id="@SUM(1)",
+        device_id="-2+3",
+    )
+    response = _pull(client, app, "installs_report", _token_for(analyst))
+    [row] = _rows(response)
+    assert (row["Campaign ID"], row["Ad ID"], row["AppsFlyer ID"]) == ("'=1+2", "'@SUM(1)", "'-2+3")

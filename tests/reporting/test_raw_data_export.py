@@ -208,6 +208,70 @@ def test_it_defuses_spreadsheet_formulas_in_text_from_links(admin_access, ledger
     assert first["Campaign ID"] == "1800000001"
 
 
+@pytest.fixture
+def formula_ids(shop):
+    """Ids that arrive through links (Campaign, Adset, Ad, TikTok Click ID), the SDK or the
+    API (AppsFlyer ID, Event ID), each starting with a character a spreadsheet runs."""
+    ids = {
+        "campaign_id": "=1+2",
+        "adset_id": "+SUM(1,2)",
+        "ad_id": "-2+3",
+        "ttclid": "@SUM(1)",
+        "idfa": "\t=1+2",
+        "user_agent": "\r=1+2",
+    }
+    touch = factories.make_touchpoint(shop, occurred_at=_moment(2, 13), **ids)
+    install = factories.make_install(
+        shop, touchpoint=touch, installed_at=_moment(2, 14), device_id="=HYPERLINK(1)", **ids
+    )
+    factories.make_event(
+        shop,
+        install=install,
+        event_id='=HYPERLINK("https://evil.example")',
+        event_time=_moment(2, 15),
+        device_id="=HYPERLINK(1)",
+        **ids,
+    )
+
+
+FORMULA_CELLS = {
+    "Campaign ID": "'=1+2",
+    "Adset ID": "'+SUM(1,2)",
+    "Ad ID": "'-2+3",
+    "TikTok Click ID": "'@SUM(1)",
+    "IDFA": "'\t=1+2",
+    "User Agent": "'\r=1+2",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind_key", "expected"),
+    [
+        ("installs", {**FORMULA_CELLS, "AppsFlyer ID": "'=HYPERLINK(1)"}),
+        (
+            "in_app_events",
+            {
+                **FORMULA_CELLS,
+                "AppsFlyer ID": "'=HYPERLINK(1)",
+                "Event ID": '\'=HYPERLINK("https://evil.example")',
+            },
+        ),
+        ("touchpoints", FORMULA_CELLS),
+    ],
+)
+def test_it_defuses_spreadsheet_formulas_in_ids_from_links_sdks_and_the_api(
+    admin_access, formula_ids, kind_key, expected
+):
+    query = raw_data.parse_query(
+        admin_access,
+        {"from": "2026-03-01", "to": "2026-03-05", "additional_fields": "ttclid,event_id"},
+        kind_key=kind_key,
+    )
+    for text in (_export(query), _python_export(query)):  # COPY's and Python's on PostgreSQL
+        [row] = _records(text)
+        assert {header: row[header] for header in expected} == expected
+
+
 def test_it_fills_the_click_details_and_the_app(admin_access, ledger_events):
     first = _records(_export(_query(admin_access)))[0]
     assert first["Original URL"].startswith("https://signalboard.example/l/pk/")

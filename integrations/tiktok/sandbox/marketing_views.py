@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -43,6 +44,13 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def registered_redirect_uris() -> list[str]:
+    """The sandbox developer app's registered redirect URLs (TikTok allows up to 10 per app,
+    §4.1): ours, the OAuth callback under PUBLIC_BASE_URL."""
+    path = reverse(f"{settings.SOCIAL_AUTH_URL_NAMESPACE}:complete", args=["tiktok-business"])
+    return [f"{settings.PUBLIC_BASE_URL}{path}"]
+
+
 def consent(request: HttpRequest) -> HttpResponse:
     """GET/POST /portal/auth: the advertiser picks accounts and approves or declines (§4.1)."""
     params = request.POST if request.method == "POST" else request.GET
@@ -50,8 +58,16 @@ def consent(request: HttpRequest) -> HttpResponse:
     redirect_uri = params.get("redirect_uri", "")
     oauth_state = params.get("state", "")
     problem = ""
+    registered = registered_redirect_uris()
     if not redirect_uri.startswith(("http://", "https://")):
         problem = "redirect_uri is missing or not a URL."
+    elif redirect_uri not in registered:
+        # Compared exactly, as TikTok does: anything else would send the code (or the browser)
+        # wherever a crafted link says.
+        problem = (
+            f"The redirect_uri {redirect_uri!r} is not registered for this app. "
+            f"Registered: {', '.join(registered)}."
+        )
     elif settings.TIKTOK_APP_ID and app_id != settings.TIKTOK_APP_ID:
         problem = f"No TikTok developer app has the app_id {app_id!r}."
     if problem:

@@ -159,6 +159,7 @@ def test_deleted_campaigns_need_status_all(sandbox):
     assert shown["data"]["page_info"]["total_number"] > hidden["data"]["page_info"]["total_number"]
 
 
+@override_settings(PUBLIC_BASE_URL="https://signalboard.example")
 def test_an_auth_code_works_once(sandbox, client):
     response = client.post(
         "/tiktok-sandbox/portal/auth",
