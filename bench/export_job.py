@@ -82,7 +82,7 @@ def main() -> None:
 def connect_tiktok(app_id: str) -> str:
     """The TikTok web integration with a mapped purchase, and a server API key."""
     from integrations.models import App, EventMapping, Integration, Partner, Pixel
-    from integrations.services import rotate_api_key
+    from integrations.services.apps import rotate_api_key
     from integrations.tiktok.sandbox import state
 
     app = App.objects.get(app_id=app_id)

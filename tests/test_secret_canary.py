@@ -24,7 +24,7 @@ from django_q.models import OrmQ, Task
 from events.models import InAppEvent, Postback
 from integrations import setup_tabs
 from integrations.models import CostConnection, Integration, PartnerPermission
-from integrations.services import give_api_key
+from integrations.services.apps import give_api_key
 from integrations.tiktok.sandbox import marketing, state
 from reporting.api_tokens import create_api_token
 from reporting.models import ExportJob
