@@ -77,7 +77,6 @@ class AuditedIntegrationAdmin(SecretFieldsAdmin):
         if changes:
             integration = self.integration_of(obj)
             record_audit(
-                app=integration.app,
                 integration=integration,
                 acting_user=request.user,
                 action="admin.changed",

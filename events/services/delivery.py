@@ -499,7 +499,6 @@ def requeue_postbacks(
         )
         if count:
             record_audit(
-                app=integration.app,
                 integration=integration,
                 acting_user=acting_user,
                 action="postbacks.requeued",

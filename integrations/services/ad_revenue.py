@@ -51,7 +51,6 @@ def save_ad_revenue_settings(
         setattr(row, name, value)
     row.save()
     record_audit(
-        app=integration.app,
         integration=integration,
         acting_user=acting_user,
         action="ad_revenue.saved",

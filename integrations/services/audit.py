@@ -24,13 +24,21 @@ def audit_value(value: Any) -> Any:
 
 def record_audit(
     *,
-    app: App,
     acting_user: AbstractBaseUser | None,
     action: str,
     changes: dict[str, Any],
     integration: Integration | None = None,
+    app: App | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """Add one entry to the history: of an integration (its app is derived) or, for what is not
+    one integration's, of an app."""
+    if integration is not None:
+        if app is not None and app.pk != integration.app_id:
+            raise ValueError("record_audit: the integration belongs to another app")
+        app = integration.app
+    if app is None:
+        raise ValueError("record_audit needs an integration or an app")
     return AuditEntry.objects.create(
         app=app,
         integration=integration,

@@ -90,7 +90,6 @@ def connect_account(
                 },
             )
         record_audit(
-            app=integration.app,
             integration=integration,
             acting_user=acting_user,
             action="cost.connected",
@@ -135,7 +134,6 @@ def save_cost_settings(
         integration.cost_enabled = is_enabled
         integration.save(update_fields=["cost_enabled", "updated_at"])
         record_audit(
-            app=integration.app,
             integration=integration,
             acting_user=acting_user,
             action="cost.saved",
@@ -173,7 +171,6 @@ def request_pull(
         pull = _queue_pull(connection, CostPull.Trigger.MANUAL)
         if acting_user is not None:
             record_audit(
-                app=connection.integration.app,
                 integration=connection.integration,
                 acting_user=acting_user,
                 action="cost.pull_requested",
@@ -295,7 +292,6 @@ def delete_connection(connection: CostConnection, *, acting_user: AbstractBaseUs
         )
         _forget_association(connection)
         record_audit(
-            app=connection.integration.app,
             integration=connection.integration,
             acting_user=acting_user,
             action="cost.connection_deleted",
@@ -320,7 +316,6 @@ def mark_broken(connection: CostConnection, error: TikTokError) -> None:
         ).update(status=CostConnection.Status.BROKEN, last_error=str(error)[:500])
         if updated:
             record_audit(
-                app=connection.integration.app,
                 integration=connection.integration,
                 acting_user=None,
                 action="cost.connection_broken",

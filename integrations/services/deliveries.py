@@ -38,7 +38,6 @@ def mark_needs_attention(integration_id: int, *, code: int | None, reason: str) 
             ]
         )
         record_audit(
-            app=integration.app,
             integration=integration,
             acting_user=None,
             action="integration.needs_attention",

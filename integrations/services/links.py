@@ -118,7 +118,6 @@ def update_attribution_link(
         if changes:
             integration.save()
             record_audit(
-                app=integration.app,
                 integration=integration,
                 acting_user=acting_user,
                 action="integration.attribution_link_saved",

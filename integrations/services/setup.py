@@ -54,7 +54,6 @@ def set_up_integration(app: App, partner: Partner, *, acting_user: AbstractBaseU
         )
         if created:
             record_audit(
-                app=app,
                 integration=integration,
                 acting_user=acting_user,
                 action="integration.created",
@@ -169,7 +168,6 @@ def update_integration_settings(
         integration.save()
         if changes:
             record_audit(
-                app=integration.app,
                 integration=integration,
                 acting_user=acting_user,
                 action="integration.settings_saved",
@@ -208,7 +206,6 @@ def update_postback_settings(
         integration.save()
         if changes:
             record_audit(
-                app=integration.app,
                 integration=integration,
                 acting_user=acting_user,
                 action="integration.postbacks_saved",
@@ -256,7 +253,6 @@ def resume_deliveries(integration: Integration, *, acting_user: AbstractBaseUser
         _clear_attention(integration)
         integration.save()
         record_audit(
-            app=integration.app,
             integration=integration,
             acting_user=acting_user,
             action="integration.deliveries_resumed",

@@ -86,7 +86,6 @@ def send_test_event(
         body = payloads.request_body(integration, [item], test_event_code=test_event_code)
         outcome = _send(pixel.access_token.reveal(), body)
     record_audit(
-        app=integration.app,
         integration=integration,
         acting_user=acting_user,
         action="integration.test_event_sent",
