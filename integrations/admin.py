@@ -14,10 +14,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from integrations import models
 from integrations.secrets import Secret, SecretInput
-from integrations.services.apps import give_api_key
-from integrations.services.audit import record_audit
+from integrations.services.apps import save_new_app
 from integrations.services.mapping import MappingRow, check_rows
-from integrations.services.setup import activation_errors, resume_deliveries
+from integrations.services.setup import (
+    activation_errors,
+    credential_errors,
+    resume_deliveries,
+    save_admin_edit,
+)
 
 
 class SecretReplaceForm(forms.ModelForm):
@@ -73,16 +77,9 @@ class AuditedIntegrationAdmin(SecretFieldsAdmin):
             if name in secret_fields:
                 old, new = Secret(str(old or "")), Secret(str(new or ""))
             changes[name] = (old, new)
-        super().save_model(request, obj, form, change)
-        if changes:
-            integration = self.integration_of(obj)
-            record_audit(
-                integration=integration,
-                acting_user=request.user,
-                action="admin.changed",
-                changes=changes,
-                details={"what": str(obj._meta.verbose_name)},
-            )
+        save_admin_edit(
+            obj, integration=self.integration_of(obj), acting_user=request.user, changes=changes
+        )
 
 
 @admin.register(models.App)
@@ -102,9 +99,7 @@ class AppAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        raw_key = give_api_key(obj)
-        super().save_model(request, obj, form, change)
-        record_audit(app=obj, acting_user=request.user, action="app.created", changes={})
+        raw_key = save_new_app(obj, acting_user=request.user)
         messages.warning(
             request,
             f"Server API key for {obj.app_id}, shown only now; copy it: {raw_key}",
@@ -243,16 +238,30 @@ class PixelInlineFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(elsewhere)
 
 
+class PixelAdminForm(SecretReplaceForm):
+    """The pixel's ID and a newly typed token, refused as the Integration tab refuses them."""
+
+    secret_fields = ("access_token",)
+
+    class Meta:
+        model = models.Pixel
+        fields = ["pixel_code", "access_token"]
+
+    def clean(self) -> dict[str, Any]:
+        typed_token = self.cleaned_data.get("access_token") or ""
+        cleaned = super().clean()
+        errors = credential_errors(
+            pixel_code=cleaned.get("pixel_code") or "", access_token=str(typed_token)
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return cleaned
+
+
 class PixelInline(admin.StackedInline):
     model = models.Pixel
     formset = PixelInlineFormSet
-
-    class form(SecretReplaceForm):  # noqa: N801 - Django looks the form up by this name
-        secret_fields = ("access_token",)
-
-        class Meta:
-            model = models.Pixel
-            fields = ["pixel_code", "access_token"]
+    form = PixelAdminForm
 
 
 class IntegrationAdminForm(forms.ModelForm):
@@ -262,6 +271,9 @@ class IntegrationAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        tiktok_app_id = cleaned.get("tiktok_app_id") or ""
+        for field, message in credential_errors(tiktok_app_id=tiktok_app_id).items():
+            self.add_error(field, message)
         if cleaned.get("is_active"):
             candidate = copy(self.instance)
             for name, value in cleaned.items():
@@ -311,9 +323,7 @@ class PixelAdmin(AuditedIntegrationAdmin):
     search_fields = ["pixel_code", "integration__app__app_id"]
     list_select_related = ["integration__app", "integration__partner"]
 
-    class form(SecretReplaceForm):  # noqa: N801
-        secret_fields = ("access_token",)
-
+    class form(PixelAdminForm):  # noqa: N801
         class Meta:
             model = models.Pixel
             fields = ["integration", "pixel_code", "access_token"]
@@ -334,12 +344,6 @@ class PixelAdmin(AuditedIntegrationAdmin):
     @admin.display(description="Access token")
     def token_hint(self, obj: models.Pixel) -> str:
         return obj.access_token.hint or "—"
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if "access_token" in form.changed_data and obj.integration.needs_attention:
-            # As on the Integration tab: a replaced token resumes paused deliveries.
-            resume_deliveries(obj.integration, acting_user=request.user)
 
 
 class EventMappingAdminForm(forms.ModelForm):

@@ -21,6 +21,8 @@ def form_data(page: Any) -> dict[str, Any]:
 
     def add(form: Any) -> None:
         for bound in form:
+            if getattr(bound.field.widget, "render_value", True) is False:
+                continue  # a write-only secret input: a browser posts it blank
             value = bound.value()
             if value is None or value is False:
                 continue
@@ -169,3 +171,24 @@ def test_clearing_the_app_id_of_an_active_app_integration_is_refused(staff_clien
     assert "The active partner needs a TikTok App ID" in response.content.decode()
     integration.refresh_from_db()
     assert integration.tiktok_app_id == "7301234567890123456"
+
+
+def test_a_malformed_pixel_id_or_token_is_refused_with_the_integration_tabs_words(
+    staff_client, app
+):
+    integration = _active_web_integration(app)
+    pixel = Pixel.objects.get(integration=integration)
+    response = change(staff_client, "pixel", pixel, pixel_code="CQ8-RT3", access_token="short")
+    html = response.content.decode()
+    assert "A pixel ID has only letters and digits, e.g. CQ8RT3JC77U4D5MLS2A0." in html
+    assert "This does not look like an Events API access token." in html
+    pixel.refresh_from_db()
+    assert (pixel.pixel_code, pixel.access_token.reveal()) == (PIXEL, TOKEN)
+
+
+def test_a_malformed_tiktok_app_id_is_refused_with_the_integration_tabs_words(staff_client, app):
+    integration = factories.make_integration(app, "bytedanceglobal_int")
+    response = change(staff_client, "integration", integration, tiktok_app_id="not-a-number")
+    assert "A TikTok App ID is a number, e.g. 7301234567890123456." in response.content.decode()
+    integration.refresh_from_db()
+    assert integration.tiktok_app_id == ""

@@ -68,3 +68,13 @@ def find_app_by_api_key(raw_key: str) -> App | None:
     if not raw_key:
         return None
     return App.objects.filter(api_key_hash=hash_api_key(raw_key)).first()
+
+
+def save_new_app(app: App, *, acting_user: AbstractBaseUser | None) -> str:
+    """Save an app made in the operations admin: give it a server API key (returned, to be
+    shown once) and record its creation."""
+    with transaction.atomic():
+        raw_key = give_api_key(app)
+        app.save()
+        record_audit(app=app, acting_user=acting_user, action="app.created", changes={})
+    return raw_key

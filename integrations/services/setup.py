@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from integrations.models import (
@@ -33,6 +34,8 @@ from integrations.services.mapping import (
 PIXEL_CODE = re.compile(r"^[A-Za-z0-9]+$")
 TIKTOK_APP_ID = re.compile(r"^[0-9]{5,32}$")
 MIN_TOKEN_LENGTH = 16
+# New values in these clear a "needs attention" caused by refused credentials.
+CREDENTIAL_FIELDS = ("access_token", "pixel_code", "tiktok_app_id")
 
 SETTINGS_FIELDS = (
     "ccpa_limited_data_use",
@@ -109,6 +112,22 @@ def activation_errors(
     }
 
 
+def credential_errors(
+    *, pixel_code: str | None = None, access_token: str = "", tiktok_app_id: str = ""
+) -> dict[str, str]:
+    """Form field → error for credentials typed in (blank ones are not checked here; whether
+    an active partner may lack them is `activation_errors`). The Integration tab and the admin
+    both refuse with these words."""
+    errors = {}
+    if pixel_code and not PIXEL_CODE.match(pixel_code):
+        errors["pixel_code"] = "A pixel ID has only letters and digits, e.g. CQ8RT3JC77U4D5MLS2A0."
+    if access_token and (len(access_token) < MIN_TOKEN_LENGTH or " " in access_token):
+        errors["access_token"] = "This does not look like an Events API access token."  # noqa: S105
+    if tiktok_app_id and not TIKTOK_APP_ID.match(tiktok_app_id):
+        errors["tiktok_app_id"] = "A TikTok App ID is a number, e.g. 7301234567890123456."
+    return errors
+
+
 def update_integration_settings(
     integration: Integration,
     *,
@@ -123,14 +142,10 @@ def update_integration_settings(
     deliveries."""
     pixel_code = pixel_code.strip() if pixel_code is not None else None
     new_access_token = new_access_token.strip()
-    errors = {}
-    if pixel_code and not PIXEL_CODE.match(pixel_code):
-        errors["pixel_code"] = "A pixel ID has only letters and digits, e.g. CQ8RT3JC77U4D5MLS2A0."
-    if new_access_token and (len(new_access_token) < MIN_TOKEN_LENGTH or " " in new_access_token):
-        errors["access_token"] = "This does not look like an Events API access token."  # noqa: S105
     tiktok_app_id = (settings.get("tiktok_app_id") or "").strip()
-    if tiktok_app_id and not TIKTOK_APP_ID.match(tiktok_app_id):
-        errors["tiktok_app_id"] = "A TikTok App ID is a number, e.g. 7301234567890123456."
+    errors = credential_errors(
+        pixel_code=pixel_code, access_token=new_access_token, tiktok_app_id=tiktok_app_id
+    )
     if errors:
         raise ValidationError(errors)
     if "tiktok_app_id" in settings:  # absent when the form does not show it: keep the stored one
@@ -161,7 +176,7 @@ def update_integration_settings(
         if is_active != integration.is_active:
             changes["is_active"] = (integration.is_active, is_active)
             integration.is_active = is_active
-        credentials_changed = {"access_token", "pixel_code", "tiktok_app_id"} & set(changes)
+        credentials_changed = set(CREDENTIAL_FIELDS) & set(changes)
         if credentials_changed and integration.needs_attention:
             changes["needs_attention"] = (True, False)
             _clear_attention(integration)
@@ -260,3 +275,27 @@ def resume_deliveries(integration: Integration, *, acting_user: AbstractBaseUser
             details={"reason": reason},
         )
     return True
+
+
+def save_admin_edit(
+    obj: Model,
+    *,
+    integration: Integration,
+    acting_user: AbstractBaseUser,
+    changes: dict[str, tuple[Any, Any]],
+) -> None:
+    """Save a row edited in the operations admin (its form has applied the same checks as the
+    pages), record the change in the integration's history, and, as on the Integration tab,
+    let new credentials resume deliveries paused because the partner refused the old ones."""
+    with transaction.atomic():
+        obj.save()
+        if changes:
+            record_audit(
+                integration=integration,
+                acting_user=acting_user,
+                action="admin.changed",
+                changes=changes,
+                details={"what": str(obj._meta.verbose_name)},
+            )
+        if set(CREDENTIAL_FIELDS) & set(changes):
+            resume_deliveries(integration, acting_user=acting_user)
