@@ -33,7 +33,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import CostAdvertiser, CostConnection, CostPull
-from integrations.services.cost_connections import mark_broken, schedule_retry
+from integrations.services.cost_connections import (
+    claim_pull,
+    finish_pull,
+    mark_broken,
+    record_span_pulled,
+    schedule_retry,
+)
 from integrations.tiktok import marketing_api
 from integrations.tiktok.marketing_api import PageProgress, ReportRow
 from integrations.tiktok.transport import PermanentError, RetryableError, TikTokError
@@ -110,20 +116,10 @@ class Backoff:
         self.attempt = 0
 
 
-def claim(pull_id: int) -> CostPull | None:
-    """Queued → running, once: a task handed out twice finds nothing to do."""
-    claimed = CostPull.objects.filter(pk=pull_id, status=CostPull.Status.QUEUED).update(
-        status=CostPull.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return None
-    return CostPull.objects.select_related("connection__integration__partner").get(pk=pull_id)
-
-
 def run_pull(pull_id: int, *, now: datetime | None = None) -> CostPull | None:
     """Run one queued pull to the end and record what it did. Partner errors are recorded,
     never raised (a raising q2 task would only be retried blindly)."""
-    pull = claim(pull_id)
+    pull = claim_pull(pull_id)
     if pull is None:
         return None
     connection = pull.connection
@@ -153,19 +149,9 @@ def run_pull(pull_id: int, *, now: datetime | None = None) -> CostPull | None:
     pull.requests = progress.requests
     pull.retries = backoff.retries
     pull.duration_ms = int((time.monotonic() - started) * 1000)
-    pull.finished_at = timezone.now()
-    pull.status = CostPull.Status.FAILED if errors else CostPull.Status.SUCCEEDED
-    pull.error = str(errors[-1])[:500] if errors else ""
-    pull.error_code = errors[-1].code if errors else None
-    pull.save()
-    if errors:
-        CostConnection.objects.filter(pk=connection.pk).update(last_error=pull.error)
-        if isinstance(errors[-1], RetryableError):
-            schedule_retry(connection, after_seconds=settings.COST_RETRY_LATER_SECONDS)
-    else:
-        CostConnection.objects.filter(pk=connection.pk).update(
-            last_error="", last_success_at=pull.finished_at
-        )
+    finish_pull(pull, error=errors[-1] if errors else None)
+    if errors and isinstance(errors[-1], RetryableError):
+        schedule_retry(connection, after_seconds=settings.COST_RETRY_LATER_SECONDS)
     return pull
 
 
@@ -191,11 +177,8 @@ def pull_advertiser(
             middle = span[0] + timedelta(days=half)
             pending[:0] = [(span[0], middle - timedelta(days=1)), (middle, span[1])]
             continue
-        CostAdvertiser.objects.filter(pk=advertiser.pk).update(pulled_through=span[1])
-        advertiser.pulled_through = span[1]
-        pull.rows_saved += saved
         pull.rows_read, pull.pages, pull.requests = progress.rows, progress.pages, progress.requests
-        pull.save(update_fields=["rows_saved", "rows_read", "pages", "requests"])
+        record_span_pulled(pull, advertiser, through=span[1], rows_saved=saved)
 
 
 def pull_span(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -322,6 +322,54 @@ def mark_broken(connection: CostConnection, error: TikTokError) -> None:
                 changes={},
                 details={"connection": connection.pk, "summary": f"{connection}: {error}"},
             )
+
+
+def claim_pull(pull_id: int) -> CostPull | None:
+    """Queued → running, once: a task handed out twice finds nothing to do."""
+    claimed = CostPull.objects.filter(pk=pull_id, status=CostPull.Status.QUEUED).update(
+        status=CostPull.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return CostPull.objects.select_related("connection__integration__partner").get(pk=pull_id)
+
+
+def record_span_pulled(
+    pull: CostPull, advertiser: CostAdvertiser, *, through: date, rows_saved: int
+) -> None:
+    """One span of days is stored: the advertiser is pulled through its last day, and the
+    pull's counters (rows_read, pages, requests set by the caller) are written."""
+    CostAdvertiser.objects.filter(pk=advertiser.pk).update(pulled_through=through)
+    advertiser.pulled_through = through
+    pull.rows_saved += rows_saved
+    pull.save(update_fields=["rows_saved", "rows_read", "pages", "requests"])
+
+
+def finish_pull(pull: CostPull, *, error: TikTokError | None) -> None:
+    """Record how a pull ended (its counters set by the caller) and the connection's last
+    success or error."""
+    pull.finished_at = timezone.now()
+    pull.status = CostPull.Status.FAILED if error else CostPull.Status.SUCCEEDED
+    pull.error = str(error)[:500] if error else ""
+    pull.error_code = error.code if error else None
+    pull.save(
+        update_fields=[
+            "rows_read",
+            "pages",
+            "requests",
+            "retries",
+            "duration_ms",
+            "finished_at",
+            "status",
+            "error",
+            "error_code",
+        ]
+    )
+    connections = CostConnection.objects.filter(pk=pull.connection_id)
+    if error:
+        connections.update(last_error=pull.error)
+    else:
+        connections.update(last_error="", last_success_at=pull.finished_at)
 
 
 @dataclass(frozen=True)
