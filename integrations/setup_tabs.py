@@ -8,12 +8,12 @@ adding a tab (Cost, Ad revenue) is one class, one template and one form.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, QueryDict
 
+from integrations import hooks
 from integrations.forms import (
     AdRevenueForm,
     AttributionLinkForm,
@@ -440,10 +440,6 @@ class CostTab(SetupTab):
         return "Cost saved."
 
 
-# Filled by `reporting` at start-up: (app, event name) → ad revenue received per day.
-AD_REVENUE_ARRIVALS: list[Callable[..., list[dict[str, Any]]]] = []
-
-
 class AdRevenueTab(SetupTab):
     key = "ad-revenue"
     label = "Ad revenue"
@@ -471,9 +467,7 @@ class AdRevenueTab(SetupTab):
                 "event_source": stored.event_source or "af_ad_revenue",
             },
         )
-        arrivals = []
-        for source in AD_REVENUE_ARRIVALS:
-            arrivals += source(integration.app, stored.event_source)
+        arrivals = hooks.ad_revenue_arrivals(integration.app, stored.event_source)
         return {
             "ad_revenue_form": form,
             "secure_key_hint": stored.secure_key.hint,

@@ -8,8 +8,9 @@ class ReportingConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from integrations import setup_tabs
+        from integrations import hooks
         from integrations.schedules import register
+        from reporting import cost_tasks
         from reporting.ad_revenue import ad_revenue_by_day
 
         # Daily cost: every live TikTok connection, re-reading the restatement window.
@@ -18,5 +19,7 @@ class ReportingConfig(AppConfig):
         )
         register("Delete old exports", "reporting.tasks.delete_old_exports", minutes=60)
         register("Sweep export jobs", "reporting.tasks.sweep_export_jobs", minutes=5)
-        # The Ad revenue tab (integrations) shows what the events API received (reporting).
-        setup_tabs.AD_REVENUE_ARRIVALS.append(ad_revenue_by_day)
+        # integrations queues cost pulls and shows ad revenue arrivals; both are ours
+        # (integrations/hooks.py lists what may be plugged in).
+        hooks.register_cost_pull_tasks(run=cost_tasks.pull_cost, retry=cost_tasks.retry_pull)
+        hooks.register_ad_revenue_arrivals(ad_revenue_by_day)

@@ -2,8 +2,8 @@
 advertisers the marketer picks, and the pull runs that read them.
 
 The pull itself writes `reporting.CostRecord`s, so it lives in `reporting.cost_pulls`; this
-module only queues it, by the task's dotted name, so `integrations` imports nothing of
-`reporting` (ARCHITECTURE.md: dependencies point one way).
+module only queues it, through the task `reporting` registers in `integrations.hooks`, so
+`integrations` imports nothing of `reporting` (ARCHITECTURE.md: dependencies point one way).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from integrations import hooks
+from integrations.hooks import task_path
 from integrations.models import CostAdvertiser, CostConnection, CostPull, Integration
 from integrations.secrets import Secret
 from integrations.services.audit import record_audit
@@ -28,8 +30,6 @@ from integrations.tiktok.transport import TikTokError
 
 log = logging.getLogger(__name__)
 
-PULL_TASK = "reporting.cost_tasks.pull_cost"
-RETRY_TASK = "reporting.cost_tasks.retry_pull"
 DAILY_SCHEDULE = "Pull cost"
 
 
@@ -183,7 +183,12 @@ def request_pull(
 def _queue_pull(connection: CostConnection, trigger: str) -> CostPull:
     pull = CostPull.objects.create(connection=connection, trigger=trigger)
     transaction.on_commit(
-        lambda: async_task(PULL_TASK, pull.pk, task_name=f"pull cost {pull.pk}", group="cost")
+        lambda: async_task(
+            task_path(hooks.cost_pull_tasks().run),
+            pull.pk,
+            task_name=f"pull cost {pull.pk}",
+            group="cost",
+        )
     )
     return pull
 
@@ -215,7 +220,7 @@ def schedule_retry(connection: CostConnection, *, after_seconds: int) -> None:
     Schedule.objects.update_or_create(
         name=f"Retry cost pull of connection {connection.pk}",
         defaults={
-            "func": RETRY_TASK,
+            "func": task_path(hooks.cost_pull_tasks().retry),
             "args": repr((connection.pk,)),
             "schedule_type": Schedule.ONCE,
             "repeats": -1,

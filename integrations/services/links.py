@@ -9,6 +9,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.urls import reverse
 
 from integrations.models import Integration
 from integrations.services.audit import assign_changes, record_audit
@@ -44,9 +45,6 @@ APP_PARAMETERS = [
     ["af_lang", "__SL__"],
 ]
 
-CLICK_PATH = "/l/{public_key}/{media_source}"
-IMPRESSION_PATH = "/i/{public_key}/{media_source}"
-
 
 def default_parameters(integration: Integration) -> list[list[str]]:
     if integration.partner.event_source == "app":
@@ -71,26 +69,21 @@ def web_landing_url(integration: Integration) -> str:
 
 
 def click_link(integration: Integration) -> str:
-    path = CLICK_PATH.format(
-        public_key=integration.app.public_key, media_source=integration.partner.media_source
-    )
-    parameters = [
-        ["pid", integration.partner.media_source],
-        *parameters_of(integration),
-        ["af_click_lookback", f"{integration.click_lookback_days}d"],
-    ]
-    return f"{settings.PUBLIC_BASE_URL}{path}?{query_string(parameters)}"
+    lookback = ["af_click_lookback", f"{integration.click_lookback_days}d"]
+    return _tracking_link(integration, "events:click", lookback)
 
 
 def impression_link(integration: Integration) -> str:
-    path = IMPRESSION_PATH.format(
-        public_key=integration.app.public_key, media_source=integration.partner.media_source
-    )
-    parameters = [
-        ["pid", integration.partner.media_source],
-        *parameters_of(integration),
-        ["af_viewthrough_lookback", f"{integration.view_lookback_hours}h"],
-    ]
+    lookback = ["af_viewthrough_lookback", f"{integration.view_lookback_hours}h"]
+    return _tracking_link(integration, "events:impression", lookback)
+
+
+def _tracking_link(integration: Integration, url_name: str, lookback: list[str]) -> str:
+    """A click or impression link: the URL `events` serves, the partner's media source as
+    pid, the link parameters, then the lookback."""
+    media_source = integration.partner.media_source
+    path = reverse(url_name, args=[integration.app.public_key, media_source])
+    parameters = [["pid", media_source], *parameters_of(integration), lookback]
     return f"{settings.PUBLIC_BASE_URL}{path}?{query_string(parameters)}"
 
 

@@ -1,4 +1,5 @@
-"""Architecture: integrations' tables are written only by `integrations/services/`."""
+"""Architecture: integrations' tables are written only by `integrations/services/`, and
+`integrations` depends on neither `events` nor `reporting`."""
 
 from __future__ import annotations
 
@@ -83,3 +84,22 @@ def test_the_check_sees_a_direct_write_such_as_reporting_once_made():
     )
     found = writes_in(source, "reporting/cost_pulls.py", integration_models())
     assert [line.split(":")[1] for line in found] == ["2", "3"]
+
+
+def test_integrations_imports_neither_events_nor_reporting():
+    # They plug into it through integrations/hooks.py instead (dependencies point one way).
+    found = []
+    for path in sorted((ROOT / "integrations").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            found += [
+                f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+                for name in names
+                if name.split(".")[0] in {"events", "reporting"}
+            ]
+    assert found == []
