@@ -8,7 +8,6 @@ import json
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -137,13 +136,9 @@ class DeliveryFilterForm(forms.Form):
 def _deliveries_access(
     request: HttpRequest, app_id: str, integration_id: int
 ) -> tuple[AppAccess, Integration]:
-    access, integration = get_integration_for_user(request.user, app_id, integration_id)
-    if not (
-        access.can(Action.CONFIGURE_INTEGRATION, integration)
-        or access.can(Action.CONFIGURE_POSTBACKS, integration)
-    ):
-        raise PermissionDenied("Your role does not allow this integration's deliveries.")
-    return access, integration
+    return get_integration_for_user(
+        request.user, app_id, integration_id, need=Action.VIEW_DELIVERIES
+    )
 
 
 @login_required

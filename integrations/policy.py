@@ -36,6 +36,7 @@ class Action(StrEnum):
     SET_UP_INTEGRATION = "set_up_integration"
     CONFIGURE_INTEGRATION = "configure_integration"
     CONFIGURE_POSTBACKS = "configure_postbacks"
+    VIEW_DELIVERIES = "view_deliveries"  # an integration's postbacks and their requests
     MANAGE_PERMISSIONS = "manage_permissions"
     MANAGE_COST = "manage_cost"
     VIEW_REPORTS = "view_reports"
@@ -68,9 +69,11 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
 # Which grant of a PartnerPermission opens which action for a partner user.
 GRANT_ACTIONS: dict[str, frozenset[Action]] = {
     "can_configure_integration": frozenset(
-        {Action.VIEW_INTEGRATIONS, Action.CONFIGURE_INTEGRATION}
+        {Action.VIEW_INTEGRATIONS, Action.CONFIGURE_INTEGRATION, Action.VIEW_DELIVERIES}
     ),
-    "can_configure_postbacks": frozenset({Action.VIEW_INTEGRATIONS, Action.CONFIGURE_POSTBACKS}),
+    "can_configure_postbacks": frozenset(
+        {Action.VIEW_INTEGRATIONS, Action.CONFIGURE_POSTBACKS, Action.VIEW_DELIVERIES}
+    ),
     "can_view_retention": frozenset({Action.VIEW_REPORTS, Action.VIEW_RETENTION}),
     "can_view_loyal_users": frozenset({Action.VIEW_REPORTS, Action.VIEW_LOYAL_USERS}),
     "can_view_in_app_events": frozenset(

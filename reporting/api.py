@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from integrations.models import App
-from integrations.policy import Action, access_for
+from integrations.policy import access_for
 from reporting import raw_data, raw_data_csv
 from reporting.api_tokens import user_for_token
 
@@ -47,18 +47,14 @@ def raw_data_export(request: HttpRequest, app_id: str, report: str) -> HttpRespo
         return _text(f"No app {app_id!r} among those your token can read.", 404)
     kind_key, organic, retargeting = reports[report]
     kind = raw_data.KINDS[kind_key]
-    if not access.can(kind.need) or not access.can(Action.EXPORT_REPORTS):
+    if not raw_data.may_open(access, kind):
         return _text(f"Your access to {app.app_id} does not include the {report}.", 403)
     if organic and access.media_source is not None:
         return _text(f"Your access covers only {access.media_source} rows.", 403)
     params = {key: request.GET.get(key, "") for key in request.GET}
     try:
-        query = raw_data.parse_query(
-            access,
-            params,
-            kind_key=kind_key,
-            organic=organic,
-            retargeting=True if retargeting else None,
+        query = raw_data.open_report(
+            access, kind, params, organic=organic, retargeting=True if retargeting else None
         )
     except raw_data.BadQuery as error:
         return _text(str(error), 400)

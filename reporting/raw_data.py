@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 
 from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
@@ -186,6 +187,26 @@ def _moment(text: str, tz: ZoneInfo, name: str, *, end: bool) -> tuple[datetime,
 
 def split_names(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
+def may_open(access: AppAccess, kind: ReportKind) -> bool:
+    """Whether the user may have a raw-data report's rows: its own permission, and export."""
+    return access.can(kind.need) and access.can(Action.EXPORT_REPORTS)
+
+
+def open_report(
+    access: AppAccess,
+    kind: ReportKind,
+    params: dict[str, str],
+    *,
+    organic: bool | None = None,
+    retargeting: bool | None = None,
+) -> RawDataQuery:
+    """The one gate to a raw-data report's rows (page export, export job, Pull API): raises
+    PermissionDenied without `may_open`, BadQuery on bad filters."""
+    if not may_open(access, kind):
+        raise PermissionDenied(f"Your role on {access.app.name} does not allow this.")
+    return parse_query(access, params, kind_key=kind.key, organic=organic, retargeting=retargeting)
 
 
 def parse_query(

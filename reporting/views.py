@@ -90,10 +90,8 @@ def raw_data_export(request: HttpRequest, app_id: str) -> HttpResponse:
     kind = raw_data.KINDS.get(params.get("report", ""))
     if kind is None:
         return HttpResponse("Choose a report.\n", status=400, content_type="text/plain")
-    access.require(kind.need)
-    access.require(Action.EXPORT_REPORTS)
     try:
-        query = raw_data.parse_query(access, params, kind_key=kind.key)
+        query = raw_data.open_report(access, kind, params)
     except raw_data.BadQuery as error:
         return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
     response = StreamingHttpResponse(
@@ -115,10 +113,8 @@ def export_job_start(request: HttpRequest, app_id: str) -> HttpResponse:
     if kind is None:
         messages.error(request, "Choose a report.")
         return redirect(page)
-    access.require(kind.need)
-    access.require(Action.EXPORT_REPORTS)
     try:
-        query = raw_data.parse_query(access, params, kind_key=kind.key)
+        query = raw_data.open_report(access, kind, params)
     except raw_data.BadQuery as error:
         messages.error(request, str(error))
         return redirect(page)

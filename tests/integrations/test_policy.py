@@ -39,11 +39,11 @@ TABLE = {
     "partner_no_grants": ({}, {A.VIEW_APP}),
     "partner_configure": (
         {"can_configure_integration": True},
-        {A.VIEW_APP, A.VIEW_INTEGRATIONS, A.CONFIGURE_INTEGRATION},
+        {A.VIEW_APP, A.VIEW_INTEGRATIONS, A.CONFIGURE_INTEGRATION, A.VIEW_DELIVERIES},
     ),
     "partner_postbacks": (
         {"can_configure_postbacks": True},
-        {A.VIEW_APP, A.VIEW_INTEGRATIONS, A.CONFIGURE_POSTBACKS},
+        {A.VIEW_APP, A.VIEW_INTEGRATIONS, A.CONFIGURE_POSTBACKS, A.VIEW_DELIVERIES},
     ),
     "partner_events": (
         {"can_view_in_app_events": True},
