@@ -80,7 +80,7 @@ class IntegrationSettingsForm(forms.Form):
         if self.token_hint:
             self.fields["access_token"].label = "Replace access token"
             self.fields["access_token"].help_text = "Leave empty to keep the saved token."
-        if partner.event_source == "app":
+        if partner.is_app:
             del self.fields["pixel_code"]
         else:
             for name in ("tiktok_app_id", "view_through_enabled", "install_postbacks"):
@@ -326,7 +326,7 @@ class AttributionLinkForm(forms.Form):
 
     def __init__(self, *args: Any, integration: Integration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if integration.partner.event_source == "app":
+        if integration.partner.is_app:
             del self.fields["link_base_url"]
         else:
             self.fields["link_base_url"].required = True

@@ -81,6 +81,13 @@ class AppMembership(models.Model):
         return f"{self.user} is {self.role} of {self.app.app_id}"
 
 
+class EventSource(models.TextChoices):
+    """What a partner's Events API calls the source of forwarded events."""
+
+    WEB = "web", "Web (pixel)"
+    APP = "app", "App (TikTok App ID)"
+
+
 class Partner(models.Model):
     """A media source in the marketplace. Capabilities are data, so a new partner is a row."""
 
@@ -88,13 +95,10 @@ class Partner(models.Model):
     name = models.CharField(max_length=200)
     summary = models.CharField(max_length=300, blank=True)
     description = models.TextField(blank=True)
-    adapter = models.CharField(
-        max_length=32, default="tiktok", help_text="Module under integrations/ that talks to it."
-    )
     event_source = models.CharField(
         max_length=8,
-        choices=[("web", "Web (pixel)"), ("app", "App (TikTok App ID)")],
-        default="web",
+        choices=EventSource.choices,
+        default=EventSource.WEB,
         help_text="What the partner's Events API calls the source of forwarded events.",
     )
     supports_web = models.BooleanField(default=False)
@@ -114,6 +118,11 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.media_source})"
+
+    @property
+    def is_app(self) -> bool:
+        """Events go to it as an app's (TikTok App ID), not a website's (pixel)."""
+        return self.event_source == EventSource.APP
 
 
 class PartnerEvent(models.Model):

@@ -298,7 +298,7 @@ class AttributionLinkTab(SetupTab):
                     {"key": key, "value": value} for key, value in links.parameters_of(integration)
                 ],
             ),
-            "is_app": integration.partner.event_source == "app",
+            "is_app": integration.partner.is_app,
             "landing_url": links.web_landing_url(integration),
             "click_link": links.click_link(integration),
             "impression_link": links.impression_link(integration),

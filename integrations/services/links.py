@@ -47,7 +47,7 @@ APP_PARAMETERS = [
 
 
 def default_parameters(integration: Integration) -> list[list[str]]:
-    if integration.partner.event_source == "app":
+    if integration.partner.is_app:
         return [list(pair) for pair in APP_PARAMETERS]
     return [list(pair) for pair in WEB_PARAMETERS]
 

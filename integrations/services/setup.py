@@ -77,7 +77,7 @@ def _missing_by_field(integration: Integration, pixel: Pixel | None) -> dict[str
     if not partner.supports_events_api:
         return {}
     missing = {}
-    if partner.event_source == "app":
+    if partner.is_app:
         if not TIKTOK_APP_ID.match(integration.tiktok_app_id or ""):
             missing["tiktok_app_id"] = "a TikTok App ID"
     elif pixel is None or not PIXEL_CODE.match(pixel.pixel_code or ""):

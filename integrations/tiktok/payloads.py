@@ -22,7 +22,7 @@ SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 def event_source_for(integration: Integration) -> tuple[str, str]:
     """`("web", pixel code)` for web partners, `("app", TikTok App ID)` for app partners."""
-    if integration.partner.event_source == "app":
+    if integration.partner.is_app:
         return "app", integration.tiktok_app_id
     pixel = getattr(integration, "pixel", None)
     return "web", pixel.pixel_code if pixel else ""
@@ -65,7 +65,7 @@ def test_event_item(
     }
     if with_value:
         item["properties"] = {"currency": integration.app.currency, "value": 1.0}
-    if integration.partner.event_source == "app":
+    if integration.partner.is_app:
         item["app"] = {
             "app_id": integration.app.store_id or integration.app.app_id,
             "app_name": integration.app.name,
@@ -119,7 +119,7 @@ class ForwardedEvent:
 
 def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any]:
     """One `data[]` item of an /event/track/ body (§1.2)."""
-    is_app = integration.partner.event_source == "app"
+    is_app = integration.partner.is_app
     user = user_object(event, is_app=is_app)
     item: dict[str, Any] = {
         "event": event.event_name,
