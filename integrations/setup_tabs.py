@@ -59,6 +59,10 @@ class SetupTab:
         """Validate and save; return the success message, or None to show the errors."""
         raise NotImplementedError
 
+    def after_failed_save(self, context: Context) -> Context:
+        """What the page adds to the context when a save failed (nothing unless a tab says)."""
+        return {}
+
 
 def apply_validation_error(error: ValidationError, forms: dict[str, Any]) -> None:
     """Put a service's ValidationError next to the field it names, in whichever form has it."""
@@ -202,6 +206,9 @@ class IntegrationTab(SetupTab):
             apply_validation_error(error, {"settings": settings_form, "postbacks": postback_form})
             return None
         return "Integration saved."
+
+    def after_failed_save(self, context: Context) -> Context:
+        return {"token_dropped": True} if self.token_was_dropped(context) else {}
 
     @staticmethod
     def token_was_dropped(context: Context) -> bool:

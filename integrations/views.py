@@ -163,8 +163,7 @@ def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) 
         else:
             failed = True
             messages.error(request, "Nothing was saved. Fix the fields marked below.")
-        if isinstance(current, setup_tabs.IntegrationTab) and current.token_was_dropped(context):
-            context["token_dropped"] = True
+        context.update(current.after_failed_save(context))
     integration.refresh_from_db()
     return render(
         request,
