@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 S = Postback.Status
 BAD_ITEM = re.compile(r"^data\.(\d+)\.")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}\Z")
 JITTER = 0.2
 
 
