@@ -259,7 +259,14 @@ class BaseMappingFormSet(forms.BaseFormSet):
 
 
 MappingFormSet = forms.formset_factory(
-    MappingRowForm, formset=BaseMappingFormSet, extra=0, can_delete=True, max_num=200
+    MappingRowForm,
+    formset=BaseMappingFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=200,
+    # Bound forms are capped here: a posted TOTAL_FORMS of millions renders 200 rows, not
+    # Django's default of max_num + 1,000.
+    absolute_max=200,
 )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 ASCII_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
@@ -70,9 +71,15 @@ def parse_date(text: str) -> date | None:
 
 
 class BoundedDateField(forms.DateField):
-    """A form date between EARLIEST_DATE and LATEST_DATE, with a message saying so."""
+    """A form date in ASCII digits between EARLIEST_DATE and LATEST_DATE, with a message
+    saying so (`strptime` would read '２０２６' as 2026)."""
 
     default_validators = [
         MinValueValidator(EARLIEST_DATE, f"Choose a date from {EARLIEST_DATE.isoformat()}."),
         MaxValueValidator(LATEST_DATE, f"Choose a date up to {LATEST_DATE.isoformat()}."),
     ]
+
+    def to_python(self, value: object) -> date | None:
+        if isinstance(value, str) and not value.isascii():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
