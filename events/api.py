@@ -39,7 +39,6 @@ ERRORS = {
     400: OpenApiResponse(serializers.ErrorSerializer, description="Malformed JSON or bad item"),
     401: OpenApiResponse(serializers.ErrorSerializer, description="Missing or unknown API key"),
     403: OpenApiResponse(serializers.ErrorSerializer, description="Key of another app"),
-    411: OpenApiResponse(serializers.ErrorSerializer, description="Chunked body, server can't"),
     413: OpenApiResponse(serializers.ErrorSerializer, description="Body too large"),
     429: OpenApiResponse(serializers.ErrorSerializer, description="Throttled; see Retry-After"),
 }
