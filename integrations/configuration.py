@@ -28,8 +28,8 @@ from integrations.models import (
 from integrations.secrets import Secret
 from integrations.services import record_audit
 
-PIXEL_CODE = re.compile(r"^[A-Za-z0-9]+$")
-TIKTOK_APP_ID = re.compile(r"^[0-9]{5,32}$")
+PIXEL_CODE = re.compile(r"^[A-Za-z0-9]+\Z")
+TIKTOK_APP_ID = re.compile(r"^[0-9]{5,32}\Z")
 MIN_TOKEN_LENGTH = 16
 
 SETTINGS_FIELDS = (
