@@ -53,7 +53,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 def env_seconds_list(name: str, default: str) -> list[int]:
     """Comma-separated positive whole seconds, e.g. `60,300,1800`."""
     values = env_list(name, default)
-    if not values or not all(value.isdigit() and int(value) > 0 for value in values):
+    if not values or not all(
+        value.isascii() and value.isdigit() and int(value) > 0 for value in values
+    ):
         raise ImproperlyConfigured(f"{name} must be positive whole seconds, comma-separated")
     return [int(value) for value in values]
 
@@ -142,6 +144,7 @@ MIDDLEWARE = [
     # Serves /static/ (the web SDK, the admin's assets) from the WSGI process itself, so
     # production needs no separate file server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "attribution_site.middleware.RefuseControlCharactersInPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -7,9 +7,11 @@ access classes and throttles run, calls one service and answers 202 with a resul
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -73,16 +75,22 @@ class PayloadTooLarge(APIException):
     default_code = "payload_too_large"
 
 
+class LengthRequired(APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = "Send the body with a Content-Length."
+    default_code = "length_required"
+
+
 def read_json_body(request: Request) -> Any:
-    """The parsed body, or a 400/413 that says what is wrong with it."""
+    """The parsed body, or a 400/411/413 that says what is wrong with it."""
     limit = settings.EVENTS_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ParseError("Content-Length is not a number.") from None
+    content_length = request.META.get("CONTENT_LENGTH") or "0"
+    if not (content_length.isascii() and content_length.isdigit()):
+        raise ParseError("Content-Length is not a number.")
+    declared = int(content_length)
     if declared > limit:
         raise PayloadTooLarge(f"The body has {declared} bytes; the limit is {limit}.")
-    stream = request.stream
+    stream = body_stream(request)
     raw = stream.read(limit + 1) if stream is not None else b""
     if len(raw) > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit} bytes.")
@@ -94,6 +102,21 @@ def read_json_body(request: Request) -> Any:
         raise ParseError("Malformed JSON: nested too deeply.") from None
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ParseError(f"Malformed JSON: {error}") from None
+
+
+def body_stream(request: Request) -> IO[bytes] | HttpRequest | None:
+    """Where the body is read from. A chunked body has no Content-Length, so DRF sees none;
+    the server must have decoded the chunks and marked the end of the input (gunicorn does,
+    with `wsgi.input_terminated`), or reading would wait for more forever. ASGI servers spool
+    the whole body before the view runs."""
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return request.stream
+    django_request = request._request
+    if not isinstance(django_request, WSGIRequest):
+        return django_request
+    if not django_request.environ.get("wsgi.input_terminated"):
+        raise LengthRequired("This server cannot read a chunked body; send a Content-Length.")
+    return django_request.environ["wsgi.input"]
 
 
 def _refuse_constant(name: str) -> None:

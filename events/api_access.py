@@ -52,7 +52,11 @@ class KeyBelongsToApp(BasePermission):
 
 
 def origin_of(url: str) -> str:
-    parts = urlsplit(url.strip().lower())
+    """`scheme://host[:port]` of a URL, or "" when it has none or is malformed."""
+    try:
+        parts = urlsplit(url.strip().lower())
+    except ValueError:  # "http://[::1" is an invalid IPv6 URL
+        return ""
     if not parts.scheme or not parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc}"

@@ -27,17 +27,21 @@ from events.services.touchpoints import (
     is_link_preview,
     is_valid_media_source,
     link_destination,
+    link_parameters,
     record_touchpoint,
     touchpoint_fields,
 )
 from integrations.models import App, Integration
 from integrations.policy import Action, AppAccess, get_app_for_user, get_integration_for_user
+from integrations.request_values import BoundedDateField, parse_ids
 from integrations.tiktok import match_quality
 
 # The smallest transparent GIF, for impression pixels in <img> tags.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 # The demo landing page shows the demo web shop created by `seed_demo`.
 DEMO_WEB_APP_ID = "web.trailhead-outfitters"
+# A page lists 50 deliveries; a posted list longer than this is not from our form.
+REQUEUE_LIMIT = 1000
 
 
 def link_not_found(request: HttpRequest) -> HttpResponse:
@@ -54,7 +58,7 @@ def find_link_target(public_key: str, media_source: str) -> App | None:
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, public_key: str, media_source: str = "") -> HttpResponse:
     """Record a click (not for HEAD requests, prefetches or link-preview bots) and redirect."""
-    params = {key: request.GET.get(key, "") for key in request.GET}
+    params = link_parameters(request.GET)
     media_source = media_source or params.get("pid", "")
     app = find_link_target(public_key, media_source)
     if app is None:
@@ -86,7 +90,7 @@ def click(request: HttpRequest, public_key: str, media_source: str = "") -> Http
 @require_http_methods(["GET", "HEAD"])
 def impression(request: HttpRequest, public_key: str, media_source: str = "") -> HttpResponse:
     """Record an ad view for view-through attribution: 204, or a 1×1 GIF with `?format=gif`."""
-    params = {key: request.GET.get(key, "") for key in request.GET}
+    params = link_parameters(request.GET)
     media_source = media_source or params.get("pid", "")
     app = find_link_target(public_key, media_source)
     if app is None:
@@ -123,8 +127,8 @@ class DeliveryFilterForm(forms.Form):
         required=False, choices=[("", "Any status"), *Postback.Status.choices]
     )
     event_name = forms.CharField(required=False, max_length=100, label="Event")
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+    since = BoundedDateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = BoundedDateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
 
     def clean(self) -> dict:
         data = super().clean()
@@ -200,7 +204,7 @@ def requeue_deliveries(request: HttpRequest, app_id: str, integration_id: int) -
             integration=integration, status=Postback.Status.DEAD
         ).values_list("id", flat=True)
     else:
-        ids = [int(pk) for pk in request.POST.getlist("postback") if pk.isdigit()]
+        ids = parse_ids(request.POST.getlist("postback"), limit=REQUEUE_LIMIT)
     count = requeue_postbacks(integration, ids, acting_user=request.user)
     if count:
         messages.success(request, f"{count} deliver{'y' if count == 1 else 'ies'} queued again.")

@@ -259,13 +259,20 @@ class BaseMappingFormSet(forms.BaseFormSet):
 
 
 MappingFormSet = forms.formset_factory(
-    MappingRowForm, formset=BaseMappingFormSet, extra=0, can_delete=True, max_num=200
+    MappingRowForm,
+    formset=BaseMappingFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=200,
+    # Bound forms are capped here: a posted TOTAL_FORMS of millions renders 200 rows, not
+    # Django's default of max_num + 1,000.
+    absolute_max=200,
 )
 
 
 class TestEventForm(forms.Form):
     test_event_code = forms.RegexField(
-        regex=r"^[A-Za-z0-9_-]{1,64}$",
+        regex=r"^[A-Za-z0-9_-]{1,64}\Z",
         max_length=64,
         label="Test event code",
         help_text="From TikTok Events Manager → your pixel → Test Events.",
@@ -276,7 +283,7 @@ class TestEventForm(forms.Form):
 
 class LinkParameterForm(forms.Form):
     key = forms.RegexField(
-        regex=r"^[A-Za-z0-9_]{1,64}$",
+        regex=r"^[A-Za-z0-9_]{1,64}\Z",
         max_length=64,
         label="Parameter",
         error_messages={"invalid": "Use letters, digits and underscores."},
@@ -431,7 +438,7 @@ class AdRevenueForm(forms.Form):
 
     is_enabled = forms.BooleanField(required=False, label="Get ad revenue data")
     tiktok_app_id = forms.RegexField(
-        regex=r"^[0-9]{5,32}$",
+        regex=r"^[0-9]{5,32}\Z",
         required=False,
         max_length=32,
         label="App ID",
@@ -446,14 +453,14 @@ class AdRevenueForm(forms.Form):
         help_text="From TikTok's ad revenue settings. Stored encrypted and never shown again.",
     )
     account_id = forms.RegexField(
-        regex=r"^[A-Za-z0-9_-]{1,64}$",
+        regex=r"^[A-Za-z0-9_-]{1,64}\Z",
         required=False,
         max_length=64,
         label="Account ID",
         error_messages={"invalid": "Use letters, digits, dashes or underscores."},
     )
     event_source = forms.RegexField(
-        regex=r"^[A-Za-z0-9_.:-]{1,100}$",
+        regex=r"^[A-Za-z0-9_.:-]{1,100}\Z",
         required=False,
         max_length=100,
         label="Event to map ad revenue to",

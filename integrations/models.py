@@ -12,11 +12,11 @@ from django.db.models import Q
 from integrations.secrets import EncryptedSecretField
 
 app_id_validator = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}\Z",
     "Use letters, digits, dots, dashes or underscores (e.g. id1234567890 or com.example.app).",
 )
 media_source_validator = RegexValidator(
-    r"^[a-z0-9][a-z0-9_]{1,63}$", "Use lowercase letters, digits and underscores."
+    r"^[a-z0-9][a-z0-9_]{1,63}\Z", "Use lowercase letters, digits and underscores."
 )
 
 
@@ -346,7 +346,7 @@ class Pixel(models.Model):
     pixel_code = models.CharField(
         max_length=64,
         blank=True,
-        validators=[RegexValidator(r"^[A-Za-z0-9]+$", "A pixel ID has only letters and digits.")],
+        validators=[RegexValidator(r"^[A-Za-z0-9]+\Z", "A pixel ID has only letters and digits.")],
         help_text="Empty for app partners, whose events go to the integration's TikTok App ID.",
     )
     access_token = EncryptedSecretField()

@@ -27,6 +27,7 @@ from integrations.forms import (
 )
 from integrations.models import CostConnection, Integration, PartnerPermission, PartnerUser
 from integrations.policy import Action, AppAccess
+from integrations.request_values import parse_ids, parse_whole_number
 from integrations.services import ad_revenue, cost_connections, grants, links, mapping, setup
 from integrations.services.mapping import OPERATORS
 from integrations.tiktok import match_quality
@@ -223,9 +224,13 @@ LOAD_DEFAULTS = "load_default_mapping"
 def with_default_rows(data: QueryDict, integration: Integration) -> tuple[QueryDict, int]:
     """The posted form with the catalog's default rows added to the mapping table where the
     table lacks them, so everything else the user typed stays as typed."""
+    total_text = data.get("mapping-TOTAL_FORMS", "").strip() or "0"
+    total = parse_whole_number(total_text, maximum=MappingFormSet.absolute_max)
+    if total is None:
+        # Not a count our page sends (or more rows than the formset takes): leave the data as
+        # posted, for the formset to refuse, rather than loop over millions of rows first.
+        return data, 0
     data = data.copy()
-    total_text = data.get("mapping-TOTAL_FORMS", "")
-    total = int(total_text) if total_text.isdigit() else 0
     present = {
         (
             data.get(f"mapping-{index}-app_event_name", "").strip(),
@@ -423,7 +428,7 @@ class CostTab(SetupTab):
         return {
             "cost_form": form,
             "cost_overview": overview,
-            "chosen_advertisers": {int(pk) for pk in chosen if str(pk).isdigit()},
+            "chosen_advertisers": set(parse_ids(chosen, limit=len(choices))),
         }
 
     def save(

@@ -46,13 +46,13 @@ class CostFilterForm(forms.Form):
     date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
     media_source = forms.ChoiceField(label="Media source", required=False)
     advertiser_id = forms.RegexField(
-        r"^[0-9A-Za-z_-]{1,32}$", label="Advertiser ID", required=False, max_length=32
+        r"^[0-9A-Za-z_-]{1,32}\Z", label="Advertiser ID", required=False, max_length=32
     )
     campaign = forms.CharField(
         label="Campaign", required=False, max_length=255, help_text="Name contains, or the ID."
     )
     country = forms.RegexField(
-        r"^[A-Za-z]{2}$",
+        r"^[A-Za-z]{2}\Z",
         label="Country",
         required=False,
         max_length=2,
@@ -107,7 +107,7 @@ def filtered_costs(access: AppAccess, filters: dict[str, Any]) -> QuerySet[CostR
         text = filters["campaign"].strip()
         rows = (
             rows.filter(campaign_id=text)
-            if text.isdigit()
+            if text.isascii() and text.isdigit()
             else rows.filter(campaign__icontains=text)
         )
     if filters.get("country"):

@@ -19,6 +19,12 @@ from django.db.models import Model, Q, QuerySet
 from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
 from integrations.models import App
 from integrations.policy import Action, AppAccess
+from integrations.request_values import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    first_control_character,
+    parse_whole_number,
+)
 from reporting import cost_report
 from reporting import raw_data_columns as columns
 from reporting.models import CostRecord
@@ -154,13 +160,15 @@ class BadQuery(ValueError):
     """A filter the report cannot use; the message says which and why, for people and clients."""
 
 
-_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_DATETIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
+)
 
 
 def _moment(text: str, tz: ZoneInfo, name: str, *, end: bool) -> tuple[datetime, str]:
     """A `from`/`to` value as an aware moment. A date alone means the whole day; `to` is
     inclusive, so it returns the first moment after it."""
-    match = _DATETIME.match(text.strip())
+    match = _DATETIME.fullmatch(text.strip())
     if not match:
         raise BadQuery(
             f"'{name}' must look like yyyy-mm-dd or yyyy-mm-dd hh:mm[:ss], not {text!r}."
@@ -171,6 +179,10 @@ def _moment(text: str, tz: ZoneInfo, name: str, *, end: bool) -> tuple[datetime,
         clock = time(int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError:
         raise BadQuery(f"'{name}' is not a real date or time: {text!r}.") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise BadQuery(
+            f"'{name}' must be a date from {EARLIEST_DATE} to {LATEST_DATE}, not {text.strip()!r}."
+        )
     moment = datetime.combine(day, clock).replace(tzinfo=tz)
     if end:
         step = (
@@ -221,6 +233,9 @@ def parse_query(
     kind = KINDS.get(kind_key)
     if kind is None:
         raise BadQuery(f"Unknown report {kind_key!r}. Reports: {', '.join(KINDS)}.")
+    for name, value in params.items():
+        if first_control_character(name + value) is not None:
+            raise BadQuery(f"'{name[:64]}' contains a control character; no filter has one.")
     tz_name = (params.get("timezone") or access.app.timezone or "UTC").strip()
     try:
         tz = ZoneInfo(tz_name)
@@ -260,7 +275,8 @@ def parse_query(
     if reattr not in ("", "true", "false"):
         raise BadQuery("'reattr' is true or false.")
     maximum_text = params.get("maximum_rows", "").strip() or str(DEFAULT_MAXIMUM_ROWS)
-    if not maximum_text.isdigit() or not 1 <= int(maximum_text) <= LARGEST_MAXIMUM_ROWS:
+    maximum_rows = parse_whole_number(maximum_text, minimum=1, maximum=LARGEST_MAXIMUM_ROWS)
+    if maximum_rows is None:
         raise BadQuery(f"'maximum_rows' is a whole number from 1 to {LARGEST_MAXIMUM_ROWS:,}.")
     if retargeting is None:
         retargeting = reattr == "true"
@@ -274,7 +290,7 @@ def parse_query(
         "additional_fields": ",".join(additional),
         "currency": currency if currency == "preferred" else "",
         "reattr": "true" if retargeting else "",
-        "maximum_rows": maximum_text if int(maximum_text) != DEFAULT_MAXIMUM_ROWS else "",
+        "maximum_rows": str(maximum_rows) if maximum_rows != DEFAULT_MAXIMUM_ROWS else "",
     }
     return RawDataQuery(
         access=access,
@@ -291,7 +307,7 @@ def parse_query(
         additional_fields=additional,
         preferred_currency=currency == "preferred",
         retargeting=retargeting,
-        maximum_rows=int(maximum_text),
+        maximum_rows=maximum_rows,
         params={key: value for key, value in canonical.items() if value},
     )
 

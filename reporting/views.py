@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from integrations.policy import Action, get_app_for_user
+from integrations.request_values import parse_id
 from reporting import (
     cost_report,
     export_jobs,
@@ -167,7 +168,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     """Profile → API tokens: create (shown once) and revoke Pull API tokens."""
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and "revoke" in request.POST:
-        token = revoke_api_token(acting_user=request.user, token_id=_int(request.POST["revoke"]))
+        token_id = parse_id(request.POST["revoke"]) or 0
+        token = revoke_api_token(acting_user=request.user, token_id=token_id)
         if token is not None:
             messages.success(request, f"Revoked “{token.name}”. It stops working at once.")
         return redirect("reporting:api-tokens")
@@ -182,10 +184,6 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     response = render(request, "reporting/api_tokens.html", context)
     response["Cache-Control"] = "no-store"  # the new token is in this page, once
     return response
-
-
-def _int(text: str) -> int:
-    return int(text) if text.isdigit() else 0
 
 
 @never_cache

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from events.models import InAppEvent
 from events.services.normalise import (
+    EPOCH_DIGITS,
     FieldError,
     check_text,
     clean_currency,
@@ -20,6 +22,7 @@ from events.services.normalise import (
     clean_ip,
     clean_revenue,
     clean_value,
+    column_lengths,
     hash_email,
     hash_phone,
     parse_event_time,
@@ -67,16 +70,14 @@ APPSFLYER_EXTRAS = frozenset(
 KNOWN_NAMES = frozenset(FIELDS) | {alias for names in ALIASES.values() for alias in names}
 
 TEXT_LIMITS = {
-    "event_id": 128,
-    "event_name": 100,
-    "customer_user_id": 255,
-    "web_user_id": 64,
-    "device_id": 64,
+    **column_lengths(
+        InAppEvent,
+        ("event_id", "event_name", "customer_user_id", "web_user_id", "device_id", "ttclid", "ttp"),
+    ),
+    # Text columns without a length: our own limits.
     "user_agent": 2048,
     "url": 4096,
     "referrer": 4096,
-    "ttclid": 255,
-    "ttp": 255,
 }
 
 
@@ -215,7 +216,7 @@ def _clean(name: str, value: Any, item: dict, received_at: datetime) -> Any:
 
 
 def _has_no_offset(text: str) -> bool:
-    if text.strip().replace(".", "", 1).isdigit():
+    if EPOCH_DIGITS.fullmatch(text):
         return False  # epoch digits, not a calendar time
     try:
         return datetime.fromisoformat(text.strip()).tzinfo is None

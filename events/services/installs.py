@@ -29,6 +29,7 @@ from events.services.normalise import (
     check_text,
     clean_device_uuid,
     clean_ip,
+    column_lengths,
     parse_event_time,
 )
 from events.services.touchpoints import (
@@ -44,7 +45,7 @@ ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
 REENGAGEMENT = "reengagement"
 # The web SDK's ids: random, URL-safe, long enough not to collide.
-SDK_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SDK_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # A click id without pid can only have come from a TikTok ad pointing straight at the site.
 TIKTOK_WEB_SOURCE = "tiktokweb_int"
 
@@ -55,15 +56,14 @@ INSTALL_ALIASES = {
     "gaid": ("advertising_id",),
 }
 INSTALL_TEXT_LIMITS = {
-    "device_id": 64,
-    "customer_user_id": 255,
-    "web_user_id": 64,
+    **column_lengths(
+        Install,
+        ("device_id", "customer_user_id", "web_user_id", "app_version", "os_version", "ttclid"),
+    ),
+    **column_lengths(Touchpoint, ("click_id",)),  # matched against our clicks' ids
+    # Text columns without a length: our own limits.
     "user_agent": 2048,
     "play_referrer": 2048,
-    "app_version": 32,
-    "os_version": 32,
-    "ttclid": 255,
-    "click_id": 64,
 }
 
 
@@ -271,7 +271,7 @@ def read_visit(item: Any) -> VisitDraft | Errors:
     errors: Errors = {}
     for name in ("web_user_id", "visit_id"):
         value = item.get(name)
-        if not isinstance(value, str) or not SDK_ID.match(value):
+        if not isinstance(value, str) or not SDK_ID.fullmatch(value):
             errors[name] = ["is required: 8 to 64 letters, digits, '-' or '_'."]
     params = item.get("params", {})
     if not isinstance(params, dict) or not all(
@@ -280,6 +280,8 @@ def read_visit(item: Any) -> VisitDraft | Errors:
         errors["params"] = ["must be an object of query parameter names to string values."]
     elif len(params) > 100:
         errors["params"] = ["must hold at most 100 parameters."]
+    else:
+        errors.update(_param_errors(params))
     texts: dict[str, str] = {}
     for name in ("url", "referrer"):
         try:
@@ -295,6 +297,20 @@ def read_visit(item: Any) -> VisitDraft | Errors:
         params={tidy(k, 64): tidy(v, 1024) for k, v in params.items()},
         **texts,
     )
+
+
+def _param_errors(params: dict[str, str]) -> Errors:
+    """Parameters are tidied (trimmed, cut) like a link's, but what no column can hold (NUL, a
+    lone surrogate) is refused, naming the parameter."""
+    problems = []
+    for name, value in params.items():
+        for text in (name, value):
+            try:
+                check_text(text, max_length=len(text))
+            except FieldError as error:
+                problems.append(f"{name[:64]!r} {error}")
+                break
+    return {"params": problems} if problems else {}
 
 
 @dataclass

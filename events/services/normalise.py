@@ -12,10 +12,12 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import Model
 from django.utils import timezone
 
 from events.currencies import ISO_4217_CODES
@@ -27,14 +29,21 @@ EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks of phones and browsers drift; a day ahead is tolerated, more is a sender's bug.
 FUTURE_TOLERANCE = timedelta(days=1)
 
-SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
-EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EPOCH_DIGITS = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*")
 MAX_VALUE_JSON_CHARS = 16_000
 MAX_VALUE_DEPTH = 16
 
 
 class FieldError(ValueError):
     """A value a sender must change; the message says how."""
+
+
+def column_lengths(model: type[Model], names: Iterable[str]) -> dict[str, int]:
+    """The `max_length` of each named column, so input limits follow the schema (PostgreSQL
+    refuses a longer value with a DataError that SQLite would have stored)."""
+    return {name: model._meta.get_field(name).max_length for name in names}
 
 
 def check_text(value: Any, *, max_length: int, allow_empty: bool = True) -> str:
@@ -63,7 +72,7 @@ def parse_event_time(value: Any, *, now: datetime | None = None) -> datetime:
     now = now or timezone.now()
     if isinstance(value, bool):
         raise FieldError("must be an ISO 8601 time with an offset or a Unix epoch number.")
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+    if isinstance(value, str) and EPOCH_DIGITS.fullmatch(value):
         value = Decimal(value.strip())
     if isinstance(value, int | float | Decimal):
         moment = _from_epoch(value)
@@ -102,7 +111,10 @@ def _from_iso(text: str) -> datetime:
         raise FieldError(
             f"{text!r} has no UTC offset; add one (Z or +01:00) so the time is unambiguous."
         )
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise FieldError(f"{text!r} is out of range; send a time from 2000 on.") from None
 
 
 def sha256_hex(text: str) -> str:
@@ -114,10 +126,10 @@ def hash_email(value: Any) -> str:
     text = check_text(value, max_length=320)
     if not text:
         return ""
-    if SHA256_HEX.match(text):
+    if SHA256_HEX.fullmatch(text):
         return text.lower()
     normalised = text.lower()
-    if not EMAIL_SHAPE.match(normalised):
+    if not EMAIL_SHAPE.fullmatch(normalised):
         raise FieldError("is neither an email address nor a SHA-256 hex digest.")
     return sha256_hex(normalised)
 
@@ -141,7 +153,7 @@ def hash_phone(value: Any) -> str:
     text = check_text(value, max_length=64)
     if not text:
         return ""
-    if SHA256_HEX.match(text):
+    if SHA256_HEX.fullmatch(text):
         return text.lower()
     return sha256_hex(normalise_phone(text))
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from events.models import Touchpoint
 from events.services.bulk import insert_new_rows
 from integrations.models import App, Platform, media_source_validator
+from integrations.request_values import first_control_character
 
 # AppsFlyer's attribution-link parameters → Touchpoint fields.
 LINK_PARAMETERS: dict[str, str] = {
@@ -44,7 +45,7 @@ ADVERTISING_ID_PARAMETERS = {"idfa": "idfa", "gaid": "gaid", "advertising_id": "
 # Our own click id, added to the redirect so the web SDK can tie the landing visit to the click.
 CLICK_REFERENCE_PARAMETER = "sb_click"
 PLAY_REFERRER_CLICK_ID = "sb_click_id"
-UNFILLED_MACRO = re.compile(r"^(__[A-Z0-9_]+__|\{[a-z0-9_]+\}|\$\{[^}]*\})$")
+UNFILLED_MACRO = re.compile(r"^(__[A-Z0-9_]+__|\{[a-z0-9_]+\}|\$\{[^}]*\})\Z")
 TRUTHY = {"1", "true", "yes", "on"}
 
 # Link unfurlers and crawlers fetch ad URLs without a person behind them.
@@ -84,6 +85,17 @@ def tidy(value: str, max_length: int) -> str:
     if UNFILLED_MACRO.match(value):
         return ""
     return value[:max_length]
+
+
+def link_parameters(query: Mapping[str, str]) -> dict[str, str]:
+    """A link's query parameters, without any whose name or value holds a control character
+    (NUL, which PostgreSQL refuses, and the like): the click still counts and redirects, only
+    the bad parameter is dropped."""
+    return {
+        key: value
+        for key in query
+        if first_control_character(key + (value := query.get(key, ""))) is None
+    }
 
 
 def touchpoint_fields(params: Mapping[str, str]) -> dict[str, object]:

@@ -31,8 +31,8 @@ from integrations.services.mapping import (
     replace_mappings,
 )
 
-PIXEL_CODE = re.compile(r"^[A-Za-z0-9]+$")
-TIKTOK_APP_ID = re.compile(r"^[0-9]{5,32}$")
+PIXEL_CODE = re.compile(r"^[A-Za-z0-9]+\Z")
+TIKTOK_APP_ID = re.compile(r"^[0-9]{5,32}\Z")
 MIN_TOKEN_LENGTH = 16
 # New values in these clear a "needs attention" caused by refused credentials.
 CREDENTIAL_FIELDS = ("access_token", "pixel_code", "tiktok_app_id")

@@ -33,6 +33,7 @@ from social_django.middleware import SocialAuthExceptionMiddleware
 
 from integrations.models import Integration
 from integrations.policy import Action, access_for
+from integrations.request_values import parse_id
 from integrations.services import cost_connections
 from integrations.tiktok.transport import TikTokError
 
@@ -155,10 +156,10 @@ def store_cost_connection(
 
 
 def _integration_to_connect(backend: TikTokBusinessOAuth2, user: Any) -> Integration:
-    raw = backend.strategy.session_get(SESSION_INTEGRATION)
+    integration_id = parse_id(backend.strategy.session_get(SESSION_INTEGRATION))
     integration = (
-        Integration.objects.select_related("app", "partner").filter(pk=raw).first()
-        if str(raw or "").isdigit()
+        Integration.objects.select_related("app", "partner").filter(pk=integration_id).first()
+        if integration_id is not None
         else None
     )
     access = access_for(user, integration.app) if integration is not None else None

@@ -64,9 +64,11 @@ class OverviewFilterForm(forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
     campaign_id = forms.RegexField(
-        r"^[0-9A-Za-z_.-]{1,64}$", required=False, widget=forms.HiddenInput
+        r"^[0-9A-Za-z_.-]{1,64}\Z", required=False, widget=forms.HiddenInput
     )
-    adset_id = forms.RegexField(r"^[0-9A-Za-z_.-]{1,64}$", required=False, widget=forms.HiddenInput)
+    adset_id = forms.RegexField(
+        r"^[0-9A-Za-z_.-]{1,64}\Z", required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, data: QueryDict | dict[str, Any] | None, *, access: AppAccess) -> None:
         first, last = last_seven_days(access)

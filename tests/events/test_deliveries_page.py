@@ -231,3 +231,29 @@ def test_the_detail_is_titled_with_tiktoks_event_name(client, marketer, app, app
     html = client.get(url(app_integration, "events:delivery", postback.pk)).content.decode()
     title = html.split("<h1>", 1)[1].split("</h1>", 1)[0]
     assert "Purchase" in title and "Pay" in title
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("until", "9999-12-31"), ("since", "0001-01-01"), ("until", "２０２６-03-01")],
+)
+def test_a_filter_date_out_of_range_is_an_error_on_the_form(
+    client, marketer, integration, rows, field, value
+):
+    client.force_login(marketer)
+    response = client.get(url(integration), {field: value})
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert len(response.context["page"]) == len(rows)  # unfiltered
+
+
+@pytest.mark.parametrize("value", ["²", "①", "99999999999999999999999", "-1"])
+def test_retrying_a_bad_id_requeues_nothing(client, marketer, integration, rows, value):
+    client.force_login(marketer)
+    response = client.post(
+        url(integration, "events:deliveries-requeue"), {"postback": [value, rows["failed"].pk]}
+    )
+    assert response.status_code == 302
+    statuses = dict(Postback.objects.values_list("pk", "status"))
+    assert statuses[rows["failed"].pk] == S.PENDING
+    assert statuses[rows["dead"].pk] == S.DEAD

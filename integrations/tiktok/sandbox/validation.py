@@ -15,10 +15,10 @@ from typing import Any
 
 EVENT_SOURCES = ("web", "app", "offline", "crm")
 MAX_EVENTS = 1000
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}\Z")
 HASHED_USER_FIELDS = ("email", "phone", "external_id")
 TOP_LEVEL_FIELDS = {"event_source", "event_source_id", "test_event_code", "partner_name", "data"}
-CURRENCY = re.compile(r"^[A-Z]{3}$")
+CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 
 
 ITEM_PATH = "Batch.{index}"

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0006_matchkeytally'),
+        ('integrations', '0007_validators_end_at_the_end'),
     ]
 
     operations = [
