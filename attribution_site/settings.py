@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "integrations",
     "events",
     "reporting",
+    "demo",
     "integrations.tiktok.sandbox",
 ]
 

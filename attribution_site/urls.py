@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("events.urls")),
     path("", include("integrations.urls")),
     path("", include("reporting.urls")),
+    path("", include("demo.urls")),
 ]
 
 if settings.TIKTOK_SANDBOX:

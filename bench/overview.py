@@ -123,9 +123,9 @@ def load(installs: int, events: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from demo.seed import ensure_exchange_rates
     from events.models import InAppEvent, Install
     from integrations.services.apps import create_app
-    from reporting.demo import ensure_exchange_rates
     from reporting.models import CostRecord
 
     app, _ = create_app(

@@ -12,7 +12,6 @@ urlpatterns = [
     path("l/<str:public_key>", views.click, name="click-with-pid"),
     path("i/<str:public_key>/<str:media_source>", views.impression, name="impression"),
     path("i/<str:public_key>", views.impression, name="impression-with-pid"),
-    path("demo/landing/", views.demo_landing, name="demo-landing"),
     path(
         "apps/<str:app_id>/integrations/<int:integration_id>/deliveries/",
         views.deliveries,

@@ -1,4 +1,4 @@
-"""Attribution links (clicks and impressions) and the demo landing page that uses the web SDK."""
+"""Attribution links (clicks and impressions), an integration's deliveries, and one event's page."""
 
 from __future__ import annotations
 
@@ -38,8 +38,6 @@ from integrations.tiktok import match_quality
 
 # The smallest transparent GIF, for impression pixels in <img> tags.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-# The demo landing page shows the demo web shop created by `seed_demo`.
-DEMO_WEB_APP_ID = "web.trailhead-outfitters"
 # A page lists 50 deliveries; a posted list longer than this is not from our form.
 REQUEUE_LIMIT = 1000
 
@@ -109,14 +107,6 @@ def impression(request: HttpRequest, public_key: str, media_source: str = "") ->
     if params.get("format") == "gif":
         return HttpResponse(PIXEL_GIF, content_type="image/gif")
     return HttpResponse(status=204)
-
-
-def demo_landing(request: HttpRequest) -> HttpResponse:
-    """A pretend shop page with the web SDK, to try the click → visit → purchase flow."""
-    app = App.objects.filter(app_id=DEMO_WEB_APP_ID).first()
-    if app is None:
-        return render(request, "events/demo_missing.html", status=404)
-    return render(request, "events/demo_landing.html", {"app": app})
 
 
 # --- Deliveries (the postback log of one integration) and one event's page -----------------

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from demo.seed import seed
 from events.models import InAppEvent
 from integrations.models import (
     AdRevenueSettings,
@@ -20,7 +21,6 @@ from integrations.models import (
 )
 from integrations.services.apps import find_app_by_api_key, rotate_api_key
 from reporting.api_tokens import create_api_token
-from reporting.demo import seed
 from reporting.models import AttributionDay, ExchangeRate, ExportJob
 from tests import factories
 

@@ -25,7 +25,6 @@ EXEMPT = [
     "/integrations/services/",
     "/migrations/",
     "/integrations/tiktok/sandbox/",
-    "/reporting/demo.py",
     "/demo/",
 ]
 
@@ -102,4 +101,25 @@ def test_integrations_imports_neither_events_nor_reporting():
                 for name in names
                 if name.split(".")[0] in {"events", "reporting"}
             ]
+    assert found == []
+
+
+def test_production_apps_import_neither_the_demo_nor_the_sandbox():
+    found = []
+    for top in ["attribution_site", "events", "integrations", "reporting"]:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "/integrations/tiktok/sandbox/" in f"/{path.relative_to(ROOT).as_posix()}":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+                    for name in names
+                    if name.split(".")[0] == "demo"
+                    or name.startswith("integrations.tiktok.sandbox")
+                ]
     assert found == []

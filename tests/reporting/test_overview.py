@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from demo import seed as demo
 from events.models import ORGANIC
 from integrations.policy import access_for
-from reporting import demo
 from reporting.exchange_rates import Rates
 from reporting.models import CostRecord, ExchangeRate
 from reporting.overview import COLUMNS, Filters, build_overview

@@ -51,6 +51,8 @@ from reporting.models import CostRecord, ExchangeRate
 
 DEMO_PASSWORD = "signalboard-demo"  # noqa: S105 - printed for the demo on purpose
 DEMO_DAYS = 30
+DEMO_WEB_APP_ID = "web.trailhead-outfitters"
+DEMO_IOS_APP_ID = "id1453847291"
 DEMO_PIXEL = "CQ8RT3JC77U4D5MLS2A0"
 DEMO_EVENTS_TOKEN = "3f9c2b6e8d41a07c5e19b2d4f6a8c0e1b3d5f7a9"  # noqa: S105 - sandbox token
 DEMO_ADVERTISER_ID = "7012345678901234567"
@@ -145,7 +147,7 @@ def ensure_users() -> dict[str, object]:
 
 def ensure_apps() -> tuple[App, App]:
     web_app, _ = App.objects.get_or_create(
-        app_id="web.trailhead-outfitters",
+        app_id=DEMO_WEB_APP_ID,
         defaults={
             "name": "Trailhead Outfitters (web)",
             "platform": "web",
@@ -156,7 +158,7 @@ def ensure_apps() -> tuple[App, App]:
         },
     )
     ios_app, _ = App.objects.get_or_create(
-        app_id="id1453847291",
+        app_id=DEMO_IOS_APP_ID,
         defaults={
             "name": "Trailhead Run Club (iOS)",
             "platform": "ios",

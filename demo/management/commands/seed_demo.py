@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from demo import seed as demo
 from integrations.models import App
-from reporting import demo
 
 
 class Command(BaseCommand):
