@@ -411,6 +411,10 @@ class SeenEventName(models.Model):
 class CostConnection(models.Model):
     """A TikTok for Business account connected by OAuth to pull cost for one integration."""
 
+    # Set by services.cost_connections.cost_overview for the Cost tab (not columns).
+    recent_pulls: list[CostPull]
+    latest_pull: CostPull | None
+
     class Status(models.TextChoices):
         CONNECTED = "connected", "Connected"
         BROKEN = "broken", "Needs reconnecting"

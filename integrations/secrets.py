@@ -110,6 +110,9 @@ class EncryptedSecretField(models.TextField):
     """A text column holding Fernet ciphertext; Python sees a `Secret`, never a plain str."""
 
     description = "Encrypted secret"
+    # For mypy (django-stubs): a Secret or plain str may be assigned; reading gives a Secret.
+    _pyi_private_set_type: Secret | str
+    _pyi_private_get_type: Secret
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("blank", True)

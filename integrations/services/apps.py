@@ -32,7 +32,7 @@ def create_app(*, acting_user: AbstractBaseUser | None, **fields: Any) -> tuple[
         app.full_clean()
         app.save()
         if acting_user is not None:
-            AppMembership.objects.create(user=acting_user, app=app, role=Role.ADMIN)
+            AppMembership.objects.create(user_id=acting_user.pk, app=app, role=Role.ADMIN)
         record_audit(app=app, acting_user=acting_user, action="app.created", changes={})
     return app, raw_key
 

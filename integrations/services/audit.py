@@ -42,7 +42,9 @@ def record_audit(
     return AuditEntry.objects.create(
         app=app,
         integration=integration,
-        actor=acting_user if acting_user is not None and acting_user.is_authenticated else None,
+        actor_id=acting_user.pk
+        if acting_user is not None and acting_user.is_authenticated
+        else None,
         action=action,
         changes={
             field: [audit_value(old), audit_value(new)] for field, (old, new) in changes.items()

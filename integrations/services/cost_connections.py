@@ -65,7 +65,7 @@ def connect_account(
         )
         if connection is None:
             connection = CostConnection(
-                integration=integration, created_by=acting_user, oauth_uid=uid
+                integration=integration, created_by_id=acting_user.pk, oauth_uid=uid
             )
         connection.access_token = Secret(access_token)
         connection.scope = list(scope or [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
@@ -56,11 +58,12 @@ def update_partner_permissions(
 
 
 def _apply(row: PartnerPermission, grants: dict[str, bool], *, acts_as: str, label: str) -> dict:
-    changes = {}
+    changes: dict[str, tuple[Any, Any]] = {}
     for grant in GRANTS:
         new = bool(grants.get(grant, False))
         if getattr(row, grant) != new:
-            changes[f"{label}: {row._meta.get_field(grant).verbose_name}"] = (
+            field = PartnerPermission._meta.get_field(grant)
+            changes[f"{label}: {getattr(field, 'verbose_name', grant)}"] = (
                 getattr(row, grant),
                 new,
             )
