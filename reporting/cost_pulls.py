@@ -50,7 +50,7 @@ Number = Decimal | int
 
 QUERY_TOO_LARGE = 40067
 # Codes after which the token itself is useless: stop and ask the marketer to reconnect.
-RECONNECT_CODES = frozenset({40102, 40104, 40105, 40106})
+RECONNECT_CODES = marketing_api.TOKEN_REFUSED_CODES
 UPDATE_FIELDS = [
     "connection", "campaign", "adset", "ad", "currency", "spend", "impressions", "clicks",
     "reported_conversions", "pulled_at",

@@ -18,13 +18,11 @@ from typing import Any
 from django.conf import settings
 
 from integrations.tiktok import transport
-from integrations.tiktok.transport import PermanentError
+from integrations.tiktok.transport import TOKEN_REFUSED_CODES, PermanentError
 
 PAGE_SIZE = 1000  # §5.1: the largest page TikTok serves
 MAX_DAYS_PER_REQUEST = 30  # §5.1: with stat_time_day
 ADVERTISER_INFO_BATCH = 100  # §4.5: what Airbyte sends per call
-# §3, §6: the token itself is dead (expired, missing, revoked, or access removed by the advertiser).
-TOKEN_REFUSED_CODES = frozenset({40102, 40104, 40105, 40106})
 REPORT_METRICS = [
     "spend", "impressions", "clicks", "conversion", "currency",
     "campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_name",

@@ -23,9 +23,12 @@ SUCCESS_CODES = frozenset({0, 20001})
 RETRYABLE_CODES = frozenset({40016, 40100, 40132, 40133, 40202, 40700, 50000, 50002, 60001, 61000})
 RETRYABLE_RANGES = ((51000, 51099), (52000, 52999), (53000, 53999))
 
+# §3, §6: the token itself is dead (expired, missing, revoked, or access removed by the advertiser).
+TOKEN_REFUSED_CODES = frozenset({40102, 40104, 40105, 40106})
 # Codes that mean our credentials are wrong or no longer valid: retrying cannot help, and the
-# integration needs a person (new token, reconnect, pixel access).
-CREDENTIAL_CODES = frozenset({40001, 40102, 40104, 40105, 40106, 40113})
+# integration needs a person (new token, reconnect, pixel access). The one list: the token's
+# own refusals, plus no permission on the pixel or advertiser (40001, 40113).
+CREDENTIAL_CODES = TOKEN_REFUSED_CODES | {40001, 40113}
 
 FIXES = {
     40001: (
