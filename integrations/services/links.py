@@ -109,7 +109,7 @@ def update_attribution_link(
             ("link_base_url", "link_parameters", "click_lookback_days", "view_lookback_hours"),
         )
         if changes:
-            integration.save()
+            integration.save(update_fields=[*changes, "updated_at"])
             record_audit(
                 integration=integration,
                 acting_user=acting_user,

@@ -180,7 +180,9 @@ def update_integration_settings(
         if credentials_changed and integration.needs_attention:
             changes["needs_attention"] = (True, False)
             _clear_attention(integration)
-        integration.save()
+        integration.save(
+            update_fields=[*SETTINGS_FIELDS, "is_active", "activated_at", *ATTENTION_FIELDS]
+        )
         if changes:
             record_audit(
                 integration=integration,
@@ -218,7 +220,7 @@ def update_postback_settings(
         mapping_change = replace_mappings(integration, rows)
         if mapping_change:
             changes["mapping"] = mapping_change
-        integration.save()
+        integration.save(update_fields=[*POSTBACK_FIELDS, "updated_at"])
         if changes:
             record_audit(
                 integration=integration,
@@ -227,6 +229,16 @@ def update_postback_settings(
                 changes=changes,
             )
     return integration
+
+
+# What clearing "needs attention" writes (with the row's updated_at).
+ATTENTION_FIELDS = [
+    "needs_attention",
+    "attention_reason",
+    "attention_code",
+    "attention_since",
+    "updated_at",
+]
 
 
 def _clear_attention(integration: Integration) -> None:
@@ -266,7 +278,7 @@ def resume_deliveries(integration: Integration, *, acting_user: AbstractBaseUser
             return False
         reason = integration.attention_reason
         _clear_attention(integration)
-        integration.save()
+        integration.save(update_fields=ATTENTION_FIELDS)
         record_audit(
             integration=integration,
             acting_user=acting_user,
