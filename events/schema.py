@@ -94,6 +94,10 @@ def _link_parameters() -> list[dict]:
     return [_query(name, description) for name, description in named.items()]
 
 
+BAD_PATH = {
+    "description": "A control character in the path (plain text).",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 NOT_FOUND_PAGE = {
     "description": "Unknown public key or media source (an HTML page).",
     "content": {"text/html": {"schema": {"type": "string"}}},
@@ -116,6 +120,7 @@ def document_links(result: dict, **kwargs: object) -> dict:
                     "description": "To the website, or the app's store page by device.",
                     "headers": {"Location": {"schema": {"type": "string"}}},
                 },
+                "400": BAD_PATH,
                 "404": NOT_FOUND_PAGE,
             },
         }
@@ -138,6 +143,7 @@ def document_links(result: dict, **kwargs: object) -> dict:
                     "description": "Recorded (format=gif).",
                     "content": {"image/gif": {"schema": {"type": "string", "format": "binary"}}},
                 },
+                "400": BAD_PATH,
                 "404": NOT_FOUND_PAGE,
             },
         }
