@@ -131,7 +131,7 @@ def load(events: int) -> tuple[str, str]:
               event_id, event_name, event_time, received_at, device_id, customer_user_id,
               web_user_id, idfa, idfv, gaid, ip, user_agent, country_code, email_sha256,
               phone_sha256, value, revenue, currency, url, referrer, is_reengagement,
-              is_ad_revenue, app_id, install_id)
+              is_ad_revenue, app_id, install_id, ttp)
             SELECT {attribution},
               'evt-' || g,
               CASE WHEN g % 7 = 0 THEN 'purchase'
@@ -149,7 +149,7 @@ def load(events: int) -> tuple[str, str]:
               CASE WHEN g % 7 = 0 THEN round((g % 9000) / 100.0 + 0.99, 2) END,
               CASE WHEN g % 7 = 0 THEN (ARRAY['USD','EUR','GBP'])[1 + g % 3] ELSE '' END,
               'https://bench.example/checkout', 'https://www.tiktok.com/', false, false,
-              {app.pk}, 1 + g % {users}
+              {app.pk}, 1 + g % {users}, ''
             FROM generate_series(1, {events}) g
             """
         )

@@ -236,7 +236,7 @@ def load_events(app, count: int) -> None:
               event_id, event_name, event_time, received_at, device_id, customer_user_id,
               web_user_id, idfa, idfv, gaid, ip, user_agent, country_code, email_sha256,
               phone_sha256, value, revenue, currency, url, referrer, is_reengagement,
-              is_ad_revenue, app_id, install_id)
+              is_ad_revenue, app_id, install_id, ttp)
             SELECT 'tiktokweb_int', 'Spring sale ' || (g %% 7), (1800000000 + g %% 7)::text,
               'Ad group ' || (g %% 13), (1900000000 + g %% 13)::text,
               'Video ' || (g %% 29), (2000000000 + g %% 29)::text, '', '', '', 'click',
@@ -247,7 +247,8 @@ def load_events(app, count: int) -> None:
               '10.1.2.3'::inet,
               'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15',
               'US', md5(g::text) || md5(g::text), '', '{}'::jsonb, 12.5, 'EUR',
-              'https://shop.example/checkout', 'https://www.tiktok.com/', false, false, %s, NULL
+              'https://shop.example/checkout', 'https://www.tiktok.com/', false, false, %s, NULL,
+              ''
             FROM generate_series(1, %s) g
             """,
             [app.pk, count],
