@@ -188,3 +188,12 @@ def format_money(value: Decimal, currency: str) -> str:
 def stat_time_day(day: date) -> str:
     """TikTok's shape: a local datetime string without offset (§5.2)."""
     return datetime.combine(day, datetime.min.time()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+SANDBOX_EPOCH = 1_640_995_200  # 2022-01-01 00:00:00 UTC
+
+
+def created_at(key: str) -> int:
+    """A fixed Unix time in 2022–2023 for an account, as advertiser/info's create_time."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return SANDBOX_EPOCH + int.from_bytes(digest[:4], "big") % (730 * 86400)

@@ -1,0 +1,96 @@
+"""The sandbox answers the requests TikTok's published clients send (SDK, Airbyte, Singer):
+every report level summed from the ads, user/info, and advertiser create_time."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from integrations.tiktok.sandbox import state
+
+US = "7012345678901234568"
+BASE = "/tiktok-sandbox/open_api/v1.3"
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client, path: str, token: str, **params):
+    return client.get(f"{BASE}/{path}", params, HTTP_ACCESS_TOKEN=token).json()
+
+
+def report(client, token: str, level: str, dimensions: str, **extra):
+    params = {
+        "advertiser_id": US,
+        "report_type": "BASIC",
+        "data_level": level,
+        "dimensions": dimensions,
+        "metrics": '["spend","impressions","clicks","conversion"]',
+        "start_date": "2026-03-01",
+        "end_date": "2026-03-02",
+        "page_size": "1000",
+    }
+    params.update(extra)
+    return get(client, "report/integrated/get/", token, **params)
+
+
+def summed(answer) -> tuple[Decimal, int]:
+    rows = answer["data"]["list"]
+    return (
+        sum(Decimal(r["metrics"]["spend"]) for r in rows),
+        sum(int(r["metrics"]["impressions"]) for r in rows),
+    )
+
+
+def test_every_report_level_sums_to_the_same_totals_as_the_ads(client):
+    token = state.issue_token(advertiser_ids=[US])
+    ads = report(client, token, "AUCTION_AD", '["ad_id","stat_time_day"]')
+    adgroups = report(client, token, "AUCTION_ADGROUP", '["adgroup_id","stat_time_day"]')
+    campaigns = report(client, token, "AUCTION_CAMPAIGN", '["campaign_id"]')
+    advertiser = report(client, token, "AUCTION_ADVERTISER", '["advertiser_id","stat_time_day"]')
+    assert ads["code"] == adgroups["code"] == campaigns["code"] == advertiser["code"] == 0
+    assert summed(ads) == summed(adgroups) == summed(campaigns) == summed(advertiser)
+    assert {r["dimensions"]["campaign_id"] for r in campaigns["data"]["list"]} == {
+        r["metrics"]["campaign_id"]
+        for r in report(
+            client, token, "AUCTION_AD", '["ad_id","stat_time_day"]', metrics='["campaign_id"]'
+        )["data"]["list"]
+    }
+    assert len(advertiser["data"]["list"]) == 2  # one row per day
+    assert len(adgroups["data"]["list"]) < len(ads["data"]["list"])
+
+
+def test_a_level_answers_only_its_own_id_dimension(client):
+    token = state.issue_token(advertiser_ids=[US])
+    answer = report(client, token, "AUCTION_CAMPAIGN", '["ad_id","stat_time_day"]')
+    assert answer["code"] == 40002 and "campaign_id" in answer["message"]
+
+
+def test_documented_basic_metrics_come_as_strings_and_unknown_ones_are_refused(client):
+    token = state.issue_token(advertiser_ids=[US])
+    metrics = '["spend","impressions","reach","frequency","video_play_actions","likes"]'
+    answer = report(client, token, "AUCTION_AD", '["ad_id","stat_time_day"]', metrics=metrics)
+    assert answer["code"] == 0
+    row = answer["data"]["list"][0]["metrics"]
+    assert all(isinstance(value, str) for value in row.values())
+    refused = report(
+        client, token, "AUCTION_AD", '["ad_id","stat_time_day"]', metrics='["made_up"]'
+    )
+    assert refused["code"] == 40002 and "made_up" in refused["message"]
+
+
+@pytest.mark.parametrize("path", ["user/info/", "user/info"])
+def test_user_info_answers_with_and_without_the_trailing_slash(client, path):
+    token = state.issue_token(advertiser_ids=[US])
+    answer = get(client, path, token)
+    assert answer["code"] == 0 and answer["data"]["display_name"]
+    assert get(client, path, "nope")["code"] == 40105
+
+
+def test_advertiser_info_has_tiktoks_create_time(client):
+    token = state.issue_token(advertiser_ids=[US])
+    answer = get(client, "advertiser/info/", token, advertiser_ids=f'["{US}"]')
+    row = answer["data"]["list"][0]
+    assert isinstance(row["create_time"], int) and row["create_time"] > 1_500_000_000
+    assert re.fullmatch(r"\w[\w ]*", row["name"])
