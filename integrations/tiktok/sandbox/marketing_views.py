@@ -238,6 +238,52 @@ def advertiser_info(request: HttpRequest) -> HttpResponse:
     return _answer(request, "", token, None, envelope(data={"list": rows}))
 
 
+# campaign/get, adgroup/get, ad/get: the entity, its id filter and the ids it lists.
+ENTITY_IDS = {"campaign": "campaign_ids", "adgroup": "adgroup_ids", "ad": "ad_ids"}
+
+
+def entity_get(request: HttpRequest, entity: str) -> HttpResponse:
+    """GET /open_api/v1.3/{campaign,adgroup,ad}/get/: paged, filterable by ids and status,
+    create_time/modify_time as TikTok formats them ("YYYY-MM-DD HH:MM:SS", UTC)."""
+    token = request.headers.get("Access-Token", "")
+    target = request.GET.get("advertiser_id", "")
+    try:
+        token, known = _token_of(request)
+        if not target:
+            raise Refused(40002, "advertiser_id: Missing data for required field.")
+        if target not in known.advertiser_ids or target not in marketing.ADVERTISERS:
+            raise Refused(40001, f"No permission to operate advertiser {target}.")
+        page, page_size = _paging(request.GET)
+        raw = request.GET.get("filtering", "")
+        filtering = json.loads(raw) if raw else {}
+        if not isinstance(filtering, dict):
+            raise Refused(40002, "filtering: must be a JSON object.")
+    except json.JSONDecodeError:
+        return _refusal(request, target, token, None, Refused(40002, "filtering: Invalid JSON."))
+    except Refused as error:
+        return _refusal(request, target, token, None, error)
+    rows = marketing.entities(marketing.ADVERTISERS[target], entity)
+    wanted_ids = filtering.get(ENTITY_IDS[entity])
+    if wanted_ids:
+        rows = [r for r in rows if r[f"{entity}_id"] in {str(i) for i in wanted_ids}]
+    status = filtering.get("primary_status") or filtering.get("secondary_status")
+    if status and status != "STATUS_ALL":
+        rows = [r for r in rows if r["operation_status"] == status.replace("STATUS_", "")]
+    elif not status:
+        rows = [r for r in rows if r["operation_status"] != "DELETE"]
+    total = len(rows)
+    data = {
+        "list": rows[(page - 1) * page_size : page * page_size],
+        "page_info": {
+            "page": page,
+            "page_size": page_size,
+            "total_number": total,
+            "total_page": (total + page_size - 1) // page_size,
+        },
+    }
+    return _answer(request, target, token, None, envelope(data=data))
+
+
 def user_info(request: HttpRequest) -> HttpResponse:
     """GET /open_api/v1.3/user/info/: who the token belongs to (clients' connection check)."""
     token = request.headers.get("Access-Token", "")

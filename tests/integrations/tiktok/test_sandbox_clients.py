@@ -94,3 +94,39 @@ def test_advertiser_info_has_tiktoks_create_time(client):
     row = answer["data"]["list"][0]
     assert isinstance(row["create_time"], int) and row["create_time"] > 1_500_000_000
     assert re.fullmatch(r"\w[\w ]*", row["name"])
+
+
+@pytest.mark.parametrize(("entity", "count"), [("campaign", 2), ("adgroup", 4), ("ad", 8)])
+def test_campaigns_adgroups_and_ads_page_with_tiktoks_times(client, entity, count):
+    token = state.issue_token(advertiser_ids=[US])
+    first = get(client, f"{entity}/get/", token, advertiser_id=US, page="1", page_size="1")
+    assert first["code"] == 0
+    assert first["data"]["page_info"] == {
+        "page": 1, "page_size": 1, "total_number": count, "total_page": count,
+    }  # fmt: skip
+    row = first["data"]["list"][0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row["create_time"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row["modify_time"])
+    picked = get(
+        client,
+        f"{entity}/get",
+        token,
+        advertiser_id=US,
+        filtering=f'{{"{entity}_ids": ["{row[f"{entity}_id"]}"]}}',
+    )
+    assert [r[f"{entity}_id"] for r in picked["data"]["list"]] == [row[f"{entity}_id"]]
+
+
+def test_campaign_get_hides_deleted_campaigns_unless_asked(client):
+    uk = "7012345678901234567"
+    token = state.issue_token(advertiser_ids=[uk])
+    shown = get(client, "campaign/get/", token, advertiser_id=uk)
+    everything = get(
+        client,
+        "campaign/get/",
+        token,
+        advertiser_id=uk,
+        filtering='{"secondary_status": "STATUS_ALL"}',
+    )
+    assert shown["data"]["page_info"]["total_number"] == 1
+    assert everything["data"]["page_info"]["total_number"] == 2
