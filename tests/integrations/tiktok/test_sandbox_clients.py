@@ -4,11 +4,12 @@ every report level summed from the ads, user/info, and advertiser create_time.""
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from integrations.tiktok.sandbox import state
+from integrations.tiktok.sandbox import marketing, state
 
 US = "7012345678901234568"
 BASE = "/tiktok-sandbox/open_api/v1.3"
@@ -130,3 +131,19 @@ def test_campaign_get_hides_deleted_campaigns_unless_asked(client):
     )
     assert shown["data"]["page_info"]["total_number"] == 1
     assert everything["data"]["page_info"]["total_number"] == 2
+
+
+def test_the_official_sdks_campaign_report_request_sums_like_the_sandbox(client):
+    """The query string tiktok-business-api-sdk-official 1.1.3 sends for a campaign report
+    (lists JSON-encoded with ", " separators), replayed as sent."""
+    token = state.issue_token(advertiser_ids=[US])
+    query = (
+        f"advertiser_id={US}&report_type=BASIC&data_level=AUCTION_CAMPAIGN"
+        "&dimensions=%5B%22campaign_id%22%5D"
+        "&metrics=%5B%22spend%22%2C+%22impressions%22%2C+%22clicks%22%5D"
+        "&start_date=2026-03-01&end_date=2026-03-12"
+    )
+    answer = client.get(f"{BASE}/report/integrated/get/?{query}", HTTP_ACCESS_TOKEN=token).json()
+    expected = marketing.totals(US, date(2026, 3, 1), date(2026, 3, 12))
+    assert summed(answer) == (expected.spend, expected.impressions)
+    assert answer["data"]["page_info"]["total_number"] == 2
