@@ -29,6 +29,19 @@ SCOPES = [1, 2, 3, 4, 7, 11]
 ATTRIBUTE_METRICS = {
     "campaign_name", "campaign_id", "adgroup_name", "adgroup_id", "ad_name", "currency",
     "objective_type", "promotion_type", "placement_type", "ad_text", "call_to_action",
+    *("app_promotion_type", "bid", "bid_strategy", "billing_event", "budget", "campaign_budget",
+      "campaign_dedicate_type", "dpa_target_audience_type", "image_mode", "is_smart_creative",
+      "mobile_app_id", "opt_status", "rf_campaign_type", "smart_target", "split_test",
+      "tt_app_id", "tt_app_name"),
+}  # fmt: skip
+# Ad attributes the sandbox has no model for: TikTok sends these as plain strings.
+PLAIN_ATTRIBUTES = {
+    "app_promotion_type": "UNSET", "bid": "0", "bid_strategy": "BID_STRATEGY_MAX_CONVERSION",
+    "billing_event": "OCPM", "budget": "50.00", "campaign_budget": "0.00",
+    "campaign_dedicate_type": "NOT_DSA", "dpa_target_audience_type": "", "image_mode": "",
+    "is_smart_creative": "false", "mobile_app_id": "0", "opt_status": "ENABLE",
+    "rf_campaign_type": "STANDARD", "smart_target": "", "split_test": "",
+    "tt_app_id": "0", "tt_app_name": "",
 }  # fmt: skip
 # BASIC counters TikTok documents beyond the four the sandbox computes directly; each is derived
 # deterministically from impressions (rates from their counter), always sent as a string.
@@ -39,14 +52,15 @@ DERIVED_COUNTERS = {
     "video_views_p75": 120, "video_views_p100": 80, "profile_visits": 15, "likes": 25,
     "comments": 3, "shares": 4, "follows": 5, "clicks_on_music_disc": 1,
     "real_time_app_install": 6, "app_install": 6, "engaged_view": 90, "engaged_view_15s": 50,
-    "paid_engaged_view": 40, "paid_engagement_engaged_view": 30,
+    "paid_engaged_view": 40, "paid_engagement_engaged_view": 30, "gross_impressions": 1100,
 }  # fmt: skip
 DERIVED_RATIOS = {
     "frequency", "average_video_play", "average_video_play_per_user", "cost_per_1000_reached",
     "conversion_rate", "cost_per_result", "result_rate", "real_time_cost_per_conversion",
     "real_time_conversion_rate", "real_time_cost_per_result", "real_time_result_rate",
     "cost_per_secondary_goal_result", "secondary_goal_result_rate",
-    "real_time_app_install_cost", "profile_visits_rate",
+    "real_time_app_install_cost", "profile_visits_rate", "conversion_rate_v2",
+    "real_time_conversion_rate_v2",
 }  # fmt: skip
 KNOWN_METRICS = (
     {"spend", "impressions", "clicks", "conversion", "ctr", "cpc", "cpm", "cost_per_conversion"}
@@ -509,6 +523,7 @@ def _render_row(
         name: m.impressions * per_mille // 1000 for name, per_mille in DERIVED_COUNTERS.items()
     }
     values.update({name: str(count) for name, count in counters.items()})
+    values.update(PLAIN_ATTRIBUTES)
     values.update(_ratios(advertiser, m, counters))
     return {"dimensions": dimensions, "metrics": {name: values[name] for name in metrics}}
 
@@ -532,6 +547,8 @@ def _ratios(
         "average_video_play_per_user": f"{1 + plays % 5 / 10:.2f}",
         "cost_per_1000_reached": per(1000 * m.spend, reach),
         "conversion_rate": rate(m.conversion, m.clicks),
+        "conversion_rate_v2": rate(m.conversion, m.impressions),
+        "real_time_conversion_rate_v2": rate(counters["real_time_conversion"], m.impressions),
         "cost_per_result": per(m.spend, counters["result"]),
         "result_rate": rate(counters["result"], m.impressions),
         "real_time_cost_per_conversion": per(m.spend, counters["real_time_conversion"]),

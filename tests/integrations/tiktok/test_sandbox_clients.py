@@ -70,7 +70,7 @@ def test_a_level_answers_only_its_own_id_dimension(client):
 
 def test_documented_basic_metrics_come_as_strings_and_unknown_ones_are_refused(client):
     token = state.issue_token(advertiser_ids=[US])
-    metrics = '["spend","impressions","reach","frequency","video_play_actions","likes"]'
+    metrics = '["spend","impressions","reach","frequency","gross_impressions","tt_app_id"]'
     answer = report(client, token, "AUCTION_AD", '["ad_id","stat_time_day"]', metrics=metrics)
     assert answer["code"] == 0
     row = answer["data"]["list"][0]["metrics"]
