@@ -188,3 +188,71 @@ def format_money(value: Decimal, currency: str) -> str:
 def stat_time_day(day: date) -> str:
     """TikTok's shape: a local datetime string without offset (§5.2)."""
     return datetime.combine(day, datetime.min.time()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+SANDBOX_EPOCH = 1_640_995_200  # 2022-01-01 00:00:00 UTC
+
+
+def created_at(key: str) -> int:
+    """A fixed Unix time in 2022–2023 for an account, as advertiser/info's create_time."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return SANDBOX_EPOCH + int.from_bytes(digest[:4], "big") % (730 * 86400)
+
+
+def entity_time(key: str) -> str:
+    """create_time/modify_time as campaign/get etc. send them: "YYYY-MM-DD HH:MM:SS" UTC."""
+    return datetime.fromtimestamp(created_at(key), tz=ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def entities(advertiser: SandboxAdvertiser, entity: str) -> list[dict[str, object]]:
+    """The advertiser's campaigns, ad groups or ads as the */get/ endpoints list them, built
+    from the same ads the reports sum, so ids and names match the report rows."""
+    rows: dict[str, dict[str, object]] = {}
+    for ad in ads_of(advertiser):
+        key = getattr(ad, f"{entity}_id")
+        if key in rows:
+            continue
+        row: dict[str, object] = {
+            "advertiser_id": advertiser.advertiser_id,
+            "campaign_id": ad.campaign_id,
+            "campaign_name": ad.campaign_name,
+            "operation_status": "DELETE" if ad.is_deleted else "ENABLE",
+            "secondary_status": (
+                f"{entity.upper()}_STATUS_DELETE"
+                if ad.is_deleted
+                else f"{entity.upper()}_STATUS_ENABLE"
+            ),
+            "create_time": entity_time(key),
+            "modify_time": entity_time(key + "m"),
+        }
+        if entity == "campaign":
+            row.update(
+                {
+                    "objective_type": "CONVERSIONS",
+                    "budget_mode": "BUDGET_MODE_INFINITE",
+                    "budget": 0.0,
+                }
+            )
+        if entity in ("adgroup", "ad"):
+            row.update({"adgroup_id": ad.adgroup_id, "adgroup_name": ad.adgroup_name})
+        if entity == "adgroup":
+            row.update(
+                {
+                    "placement_type": "PLACEMENT_TYPE_AUTOMATIC",
+                    "budget_mode": "BUDGET_MODE_DAY",
+                    "budget": 50.0,
+                    "billing_event": "OCPM",
+                    "optimization_goal": "CONVERT",
+                }
+            )
+        if entity == "ad":
+            row.update(
+                {
+                    "ad_id": ad.ad_id,
+                    "ad_name": ad.ad_name,
+                    "ad_text": ad.ad_name,
+                    "call_to_action": "SHOP_NOW",
+                }
+            )
+        rows[key] = row
+    return list(rows.values())

@@ -27,10 +27,55 @@ from integrations.tiktok.sandbox.views import _answer, _apply_fault, envelope
 
 AUTH_CODE_LIFETIME = timedelta(hours=1)  # §4.1
 SCOPES = [1, 2, 3, 4, 7, 11]
-KNOWN_METRICS = {
-    "spend", "impressions", "clicks", "conversion", "ctr", "cpc", "cpm", "cost_per_conversion",
+ATTRIBUTE_METRICS = {
     "campaign_name", "campaign_id", "adgroup_name", "adgroup_id", "ad_name", "currency",
+    "objective_type", "promotion_type", "placement_type", "ad_text", "call_to_action",
+    *("app_promotion_type", "bid", "bid_strategy", "billing_event", "budget", "campaign_budget",
+      "campaign_dedicate_type", "dpa_target_audience_type", "image_mode", "is_smart_creative",
+      "mobile_app_id", "opt_status", "rf_campaign_type", "smart_target", "split_test",
+      "tt_app_id", "tt_app_name"),
 }  # fmt: skip
+# Ad attributes the sandbox has no model for: TikTok sends these as plain strings.
+PLAIN_ATTRIBUTES = {
+    "app_promotion_type": "UNSET", "bid": "0", "bid_strategy": "BID_STRATEGY_MAX_CONVERSION",
+    "billing_event": "OCPM", "budget": "50.00", "campaign_budget": "0.00",
+    "campaign_dedicate_type": "NOT_DSA", "dpa_target_audience_type": "", "image_mode": "",
+    "is_smart_creative": "false", "mobile_app_id": "0", "opt_status": "ENABLE",
+    "rf_campaign_type": "STANDARD", "smart_target": "", "split_test": "",
+    "tt_app_id": "0", "tt_app_name": "",
+}  # fmt: skip
+# BASIC counters TikTok documents beyond the four the sandbox computes directly; each is derived
+# deterministically from impressions (rates from their counter), always sent as a string.
+DERIVED_COUNTERS = {
+    "reach": 800, "result": 9, "real_time_conversion": 10, "real_time_result": 9,
+    "secondary_goal_result": 3, "video_play_actions": 600, "video_watched_2s": 400,
+    "video_watched_6s": 200, "video_views_p25": 300, "video_views_p50": 200,
+    "video_views_p75": 120, "video_views_p100": 80, "profile_visits": 15, "likes": 25,
+    "comments": 3, "shares": 4, "follows": 5, "clicks_on_music_disc": 1,
+    "real_time_app_install": 6, "app_install": 6, "engaged_view": 90, "engaged_view_15s": 50,
+    "paid_engaged_view": 40, "paid_engagement_engaged_view": 30, "gross_impressions": 1100,
+}  # fmt: skip
+DERIVED_RATIOS = {
+    "frequency", "average_video_play", "average_video_play_per_user", "cost_per_1000_reached",
+    "conversion_rate", "cost_per_result", "result_rate", "real_time_cost_per_conversion",
+    "real_time_conversion_rate", "real_time_cost_per_result", "real_time_result_rate",
+    "cost_per_secondary_goal_result", "secondary_goal_result_rate",
+    "real_time_app_install_cost", "profile_visits_rate", "conversion_rate_v2",
+    "real_time_conversion_rate_v2",
+}  # fmt: skip
+KNOWN_METRICS = (
+    {"spend", "impressions", "clicks", "conversion", "ctr", "cpc", "cpm", "cost_per_conversion"}
+    | ATTRIBUTE_METRICS
+    | set(DERIVED_COUNTERS)
+    | DERIVED_RATIOS
+)
+# data_level → the id dimension it is grouped by (§5): every level sums the ad-level rows.
+LEVEL_IDS = {
+    "AUCTION_AD": "ad_id",
+    "AUCTION_ADGROUP": "adgroup_id",
+    "AUCTION_CAMPAIGN": "campaign_id",
+    "AUCTION_ADVERTISER": "advertiser_id",
+}
 MAX_DAYS_WITH_STAT_TIME_DAY = 30
 
 
@@ -217,9 +262,73 @@ def advertiser_info(request: HttpRequest) -> HttpResponse:
                 "display_timezone": a.timezone,
                 "status": "STATUS_ENABLE",
                 "role": "ROLE_ADVERTISER",
+                "create_time": marketing.created_at(a.advertiser_id),
             }
         )
     return _answer(request, "", token, None, envelope(data={"list": rows}))
+
+
+# campaign/get, adgroup/get, ad/get: the entity, its id filter and the ids it lists.
+ENTITY_IDS = {"campaign": "campaign_ids", "adgroup": "adgroup_ids", "ad": "ad_ids"}
+
+
+def entity_get(request: HttpRequest, entity: str) -> HttpResponse:
+    """GET /open_api/v1.3/{campaign,adgroup,ad}/get/: paged, filterable by ids and status,
+    create_time/modify_time as TikTok formats them ("YYYY-MM-DD HH:MM:SS", UTC)."""
+    token = request.headers.get("Access-Token", "")
+    target = request.GET.get("advertiser_id", "")
+    try:
+        token, known = _token_of(request)
+        if not target:
+            raise Refused(40002, "advertiser_id: Missing data for required field.")
+        if target not in known.advertiser_ids or target not in marketing.ADVERTISERS:
+            raise Refused(40001, f"No permission to operate advertiser {target}.")
+        page, page_size = _paging(request.GET)
+        raw = request.GET.get("filtering", "")
+        filtering = json.loads(raw) if raw else {}
+        if not isinstance(filtering, dict):
+            raise Refused(40002, "filtering: must be a JSON object.")
+    except json.JSONDecodeError:
+        return _refusal(request, target, token, None, Refused(40002, "filtering: Invalid JSON."))
+    except Refused as error:
+        return _refusal(request, target, token, None, error)
+    rows = marketing.entities(marketing.ADVERTISERS[target], entity)
+    wanted_ids = filtering.get(ENTITY_IDS[entity])
+    if wanted_ids:
+        rows = [r for r in rows if r[f"{entity}_id"] in {str(i) for i in wanted_ids}]
+    status = filtering.get("primary_status") or filtering.get("secondary_status")
+    if status and status != "STATUS_ALL":
+        rows = [r for r in rows if r["operation_status"] == status.replace("STATUS_", "")]
+    elif not status:
+        rows = [r for r in rows if r["operation_status"] != "DELETE"]
+    total = len(rows)
+    data = {
+        "list": rows[(page - 1) * page_size : page * page_size],
+        "page_info": {
+            "page": page,
+            "page_size": page_size,
+            "total_number": total,
+            "total_page": (total + page_size - 1) // page_size,
+        },
+    }
+    return _answer(request, target, token, None, envelope(data=data))
+
+
+def user_info(request: HttpRequest) -> HttpResponse:
+    """GET /open_api/v1.3/user/info/: who the token belongs to (clients' connection check)."""
+    token = request.headers.get("Access-Token", "")
+    try:
+        token, known = _token_of(request)
+    except Refused as error:
+        return _refusal(request, "", token, None, error)
+    data = {
+        "core_user_id": "7" + known.token_hash[:18].translate(str.maketrans("abcdef", "123456")),
+        "display_name": "Sandbox advertiser user",
+        "email": "sandbox-user@example.com",
+        "avatar_url": "",
+        "create_time": marketing.created_at(known.token_hash[:8]),
+    }
+    return _answer(request, "", token, None, envelope(data=data))
 
 
 @csrf_exempt
@@ -274,15 +383,18 @@ def _report_page(params: Any, known: AccessToken) -> dict[str, Any]:
     report_type = params.get("report_type", "")
     if report_type not in ("BASIC", "AUDIENCE"):
         raise Refused(40002, "report_type: the sandbox answers BASIC and AUDIENCE reports.")
-    if params.get("data_level", "") != "AUCTION_AD":
-        raise Refused(40002, "data_level: the sandbox answers AUCTION_AD only.")
+    level = params.get("data_level", "")
+    if level not in LEVEL_IDS:
+        raise Refused(40002, f"data_level: must be one of {', '.join(LEVEL_IDS)}.")
+    id_dimension = LEVEL_IDS[level]
     dimensions = _json_list(params.get("dimensions", "[]"), "dimensions")
-    if "ad_id" not in dimensions or "stat_time_day" not in dimensions:
-        raise Refused(40002, "dimensions: the sandbox needs ad_id and stat_time_day.")
+    if id_dimension not in dimensions:
+        raise Refused(40002, f"dimensions: {level} reports need {id_dimension}.")
     by_country = "country_code" in dimensions
+    by_day = "stat_time_day" in dimensions
     if by_country and report_type == "BASIC":
         raise Refused(40002, "dimensions: country_code is not supported by BASIC reports.")
-    if set(dimensions) - {"ad_id", "stat_time_day", "country_code"}:
+    if set(dimensions) - {id_dimension, "stat_time_day", "country_code"}:
         raise Refused(40002, f"dimensions: unsupported dimension in {dimensions}.")
     metrics = _json_list(params.get("metrics", '["spend","impressions"]'), "metrics")
     unknown = [m for m in metrics if m not in KNOWN_METRICS]
@@ -291,12 +403,23 @@ def _report_page(params: Any, known: AccessToken) -> dict[str, Any]:
     start, end = _date_span(params)
     page, page_size = _paging(params)
     include_deleted = _has_status_all(params.get("filtering", ""))
-    rows = _rows(advertiser, start, end, by_country=by_country, include_deleted=include_deleted)
+    rows = _rows(
+        advertiser,
+        start,
+        end,
+        id_dimension=id_dimension,
+        by_day=by_day,
+        by_country=by_country,
+        include_deleted=include_deleted,
+    )
     total = len(rows)
     chosen = rows[(page - 1) * page_size : page * page_size]
     return envelope(
         data={
-            "list": [_render_row(advertiser, row, metrics, by_country) for row in chosen],
+            "list": [
+                _render_row(advertiser, row, metrics, id_dimension, by_day, by_country)
+                for row in chosen
+            ],
             "page_info": {
                 "page": page,
                 "page_size": page_size,
@@ -349,28 +472,43 @@ def _rows(
     start: date,
     end: date,
     *,
+    id_dimension: str,
+    by_day: bool,
     by_country: bool,
     include_deleted: bool,
-) -> list[tuple[date, marketing.Ad, str, marketing.Metrics]]:
+) -> list[tuple[date | None, marketing.Ad, str, marketing.Metrics]]:
+    """The ad-level delivery summed to the level's id (and day/country when asked): the ad
+    kept in each row stands for its group's campaign/ad group names and ids."""
     rows = marketing.delivery(advertiser, start, end, include_deleted=include_deleted)
-    if by_country:
-        return rows
-    summed: dict[tuple[date, str], tuple[date, marketing.Ad, str, marketing.Metrics]] = {}
-    for day, ad, _country, metrics in rows:
-        key = (day, ad.ad_id)
+    Key = tuple[date | None, str, str]
+    summed: dict[Key, tuple[date | None, marketing.Ad, str, marketing.Metrics]] = {}
+    for day, ad, country, metrics in rows:
+        group = (
+            advertiser.advertiser_id
+            if id_dimension == "advertiser_id"
+            else getattr(ad, id_dimension)
+        )
+        key = (day if by_day else None, group, country if by_country else "")
         previous = summed.get(key)
-        summed[key] = (day, ad, "", previous[3] + metrics if previous else metrics)
+        summed[key] = (key[0], ad, key[2], previous[3] + metrics if previous else metrics)
     return list(summed.values())
 
 
 def _render_row(
     advertiser: marketing.SandboxAdvertiser,
-    row: tuple[date, marketing.Ad, str, marketing.Metrics],
+    row: tuple[date | None, marketing.Ad, str, marketing.Metrics],
     metrics: list[str],
+    id_dimension: str,
+    by_day: bool,
     by_country: bool,
 ) -> dict[str, Any]:
     day, ad, country, m = row
-    dimensions = {"ad_id": ad.ad_id, "stat_time_day": marketing.stat_time_day(day)}
+    group = (
+        advertiser.advertiser_id if id_dimension == "advertiser_id" else getattr(ad, id_dimension)
+    )
+    dimensions = {id_dimension: group}
+    if by_day and day is not None:
+        dimensions["stat_time_day"] = marketing.stat_time_day(day)
     if by_country:
         dimensions["country_code"] = country
     money = marketing.format_money
@@ -391,5 +529,50 @@ def _render_row(
         "adgroup_id": ad.adgroup_id,
         "ad_name": ad.ad_name,
         "currency": advertiser.currency,
+        "objective_type": "CONVERSIONS",
+        "promotion_type": "WEBSITE",
+        "placement_type": "PLACEMENT_TYPE_AUTOMATIC",
+        "ad_text": ad.ad_name,
+        "call_to_action": "SHOP_NOW",
     }
+    counters = {
+        name: m.impressions * per_mille // 1000 for name, per_mille in DERIVED_COUNTERS.items()
+    }
+    values.update({name: str(count) for name, count in counters.items()})
+    values.update(PLAIN_ATTRIBUTES)
+    values.update(_ratios(advertiser, m, counters))
     return {"dimensions": dimensions, "metrics": {name: values[name] for name in metrics}}
+
+
+def _ratios(
+    advertiser: marketing.SandboxAdvertiser, m: marketing.Metrics, counters: dict[str, int]
+) -> dict[str, str]:
+    money = marketing.format_money
+
+    def per(amount: Any, count: int) -> str:
+        return money(amount / count, advertiser.currency) if count else "0"
+
+    def rate(part: int, whole: int) -> str:
+        return f"{100 * part / whole:.2f}" if whole else "0.00"
+
+    reach = counters["reach"]
+    plays = counters["video_play_actions"]
+    return {
+        "frequency": f"{m.impressions / reach:.2f}" if reach else "0.00",
+        "average_video_play": f"{3 + plays % 7 / 10:.2f}",
+        "average_video_play_per_user": f"{1 + plays % 5 / 10:.2f}",
+        "cost_per_1000_reached": per(1000 * m.spend, reach),
+        "conversion_rate": rate(m.conversion, m.clicks),
+        "conversion_rate_v2": rate(m.conversion, m.impressions),
+        "real_time_conversion_rate_v2": rate(counters["real_time_conversion"], m.impressions),
+        "cost_per_result": per(m.spend, counters["result"]),
+        "result_rate": rate(counters["result"], m.impressions),
+        "real_time_cost_per_conversion": per(m.spend, counters["real_time_conversion"]),
+        "real_time_conversion_rate": rate(counters["real_time_conversion"], m.clicks),
+        "real_time_cost_per_result": per(m.spend, counters["real_time_result"]),
+        "real_time_result_rate": rate(counters["real_time_result"], m.impressions),
+        "cost_per_secondary_goal_result": per(m.spend, counters["secondary_goal_result"]),
+        "secondary_goal_result_rate": rate(counters["secondary_goal_result"], m.impressions),
+        "real_time_app_install_cost": per(m.spend, counters["real_time_app_install"]),
+        "profile_visits_rate": rate(counters["profile_visits"], m.impressions),
+    }

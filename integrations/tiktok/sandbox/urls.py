@@ -34,5 +34,11 @@ urlpatterns = [
         marketing_views.advertiser_info,
         name="advertiser-info",
     ),
+    re_path(
+        r"^open_api/v1\.3/(?P<entity>campaign|adgroup|ad)/get/?$",
+        marketing_views.entity_get,
+        name="entity-get",
+    ),
+    re_path(r"^open_api/v1\.3/user/info/?$", marketing_views.user_info, name="user-info"),
     re_path(r"^open_api/v1\.3/report/integrated/get/?$", marketing_views.report, name="report"),
 ]
