@@ -3,10 +3,21 @@ plain Django view answering CSV, in AppsFlyer's shape, so it is described here b
 
 from __future__ import annotations
 
+import copy
+
 from reporting.aggregate import AGGREGATE_REPORTS
 from reporting.raw_data import PULL_API_REPORTS, UNINSTALL_REPORTS
 
 TEXT_ANSWER = {"text/plain": {"schema": {"type": "string"}}}
+# What both Pull APIs answer: the CSV, or a plain-text reason.
+CSV_RESPONSES = {
+    "200": {"description": "The report.", "content": {"text/csv": {"schema": {"type": "string"}}}},
+    "400": {"description": "A parameter is wrong; says which.", "content": TEXT_ANSWER},
+    "401": {"description": "No or unknown token.", "content": TEXT_ANSWER},
+    "403": {"description": "The token's user may not read this.", "content": TEXT_ANSWER},
+    "404": {"description": "Unknown app or report.", "content": TEXT_ANSWER},
+    "405": {"description": "Only GET.", "content": TEXT_ANSWER},
+}
 
 
 def _query(name: str, description: str, **schema: object) -> dict:
@@ -54,20 +65,7 @@ def document_pull_api(result: dict, **kwargs: object) -> dict:
             "tags": ["Pull API"],
             "security": [{"pullApiToken": []}],
             "parameters": [*path_parameters, *query],
-            "responses": {
-                "200": {
-                    "description": "The report.",
-                    "content": {"text/csv": {"schema": {"type": "string"}}},
-                },
-                "400": {"description": "A parameter is wrong; says which.", "content": TEXT_ANSWER},
-                "401": {"description": "No or unknown token.", "content": TEXT_ANSWER},
-                "403": {
-                    "description": "The token's user may not read this.",
-                    "content": TEXT_ANSWER,
-                },
-                "404": {"description": "Unknown app or report.", "content": TEXT_ANSWER},
-                "405": {"description": "Only GET.", "content": TEXT_ANSWER},
-            },
+            "responses": copy.deepcopy(CSV_RESPONSES),  # YAML would alias a shared dict
         }
     }
     result["paths"]["/api/agg-data/export/app/{app_id}/{report}/v5"] = _aggregate_path()
@@ -102,19 +100,6 @@ def _aggregate_path() -> dict:
                 {"name": "report", "in": "path", "required": True, "schema": report},
                 *query,
             ],
-            "responses": {
-                "200": {
-                    "description": "The report.",
-                    "content": {"text/csv": {"schema": {"type": "string"}}},
-                },
-                "400": {"description": "A parameter is wrong; says which.", "content": TEXT_ANSWER},
-                "401": {"description": "No or unknown token.", "content": TEXT_ANSWER},
-                "403": {
-                    "description": "The token's user may not read this.",
-                    "content": TEXT_ANSWER,
-                },
-                "404": {"description": "Unknown app or report.", "content": TEXT_ANSWER},
-                "405": {"description": "Only GET.", "content": TEXT_ANSWER},
-            },
+            "responses": copy.deepcopy(CSV_RESPONSES),  # YAML would alias a shared dict
         }
     }
