@@ -259,6 +259,7 @@ def _urls(planted: Planted) -> list[str]:
         "report": ["installs_report", "in_app_events_report"],
         "backend": ["tiktok-business"],
         "association_id": [1],
+        "entity": ["campaign", "adgroup", "ad"],
     }
     urls = []
     for name, pattern in _routes(get_resolver().url_patterns):
