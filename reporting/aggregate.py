@@ -23,6 +23,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncDate
 
 from events.models import InAppEvent, Install
 from integrations.policy import Action, AppAccess
+from integrations.request_values import parse_whole_number
 from reporting.exchange_rates import Rates
 from reporting.overview.filters import Filters, Level
 from reporting.overview.metrics import Row, ratio
@@ -160,7 +161,8 @@ def parse_aggregate_query(
     if touch_type not in ("", "impression"):
         raise BadQuery("'attribution_touch_type' is 'impression' (view-through) or left out.")
     maximum_text = params.get("maximum_rows", "").strip() or str(LARGEST_MAXIMUM_ROWS)
-    if not maximum_text.isdigit() or not 1 <= int(maximum_text) <= LARGEST_MAXIMUM_ROWS:
+    maximum_rows = parse_whole_number(maximum_text, minimum=1, maximum=LARGEST_MAXIMUM_ROWS)
+    if maximum_rows is None:
         raise BadQuery(f"'maximum_rows' is a whole number from 1 to {LARGEST_MAXIMUM_ROWS:,}.")
     return AggregateQuery(
         access=access,
@@ -172,7 +174,7 @@ def parse_aggregate_query(
         currency="USD" if currency == "USD" else access.app.currency,
         retargeting=reattr == "true",
         view_through=touch_type == "impression",
-        maximum_rows=int(maximum_text),
+        maximum_rows=maximum_rows,
     )
 
 

@@ -258,6 +258,7 @@ def test_a_partner_user_gets_its_source_without_money(client, dataset, partner_u
         ({"reattr": "yes"}, "'reattr' is true or false"),
         ({"attribution_touch_type": "click"}, "'attribution_touch_type' is 'impression'"),
         ({"maximum_rows": "0"}, "'maximum_rows' is a whole number"),
+        ({"maximum_rows": "²"}, "'maximum_rows' is a whole number"),
     ],
 )
 def test_bad_parameters_get_400_with_a_plain_text_reason(client, app, analyst, params, reason):
