@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.forms.formsets import INITIAL_FORM_COUNT, TOTAL_FORM_COUNT
 
 from integrations.models import (
     Including,
@@ -243,6 +244,53 @@ class BaseMappingFormSet(forms.BaseFormSet):
                 result[index] = notes
         return result
 
+    def with_rows_added(self, rows: list[MappingRow]) -> tuple[BaseMappingFormSet, int]:
+        """This posted table with `rows` appended where it lacks them, and how many were added.
+
+        Everything the user typed stays as typed (nothing is validated or saved): the result is
+        the same formset bound to its data plus the new rows, written through the formset's own
+        prefixes so the next Save posts them like any other row.
+        """
+        management = self.management_form
+        total = management.cleaned_data.get(TOTAL_FORM_COUNT) if management.is_valid() else None
+        if total is None or total > self.absolute_max:
+            # Not a count our page sends (or more rows than the formset takes): leave the data
+            # as posted, for the formset to refuse, rather than loop over millions of rows.
+            return self, 0
+        present = {
+            (form["app_event_name"].value() or "", form["partner_event_name"].value() or "")
+            for form in self.forms
+            if not (self.can_delete and form["DELETE"].value())
+        }
+        present = {(app.strip(), partner.strip()) for app, partner in present}
+        data = self.data.copy()
+        added = 0
+        for row in rows:
+            if (row.app_event_name, row.partner_event_name) in present:
+                continue
+            form = self.form(prefix=self.add_prefix(total + added))
+            values = {
+                "app_event_name": row.app_event_name,
+                "partner_event_name": row.partner_event_name,
+                "users_from": row.users_from,
+                "including": row.including,
+                "conditions": form.fields["conditions"].prepare_value(row.conditions),
+            }
+            for name, value in values.items():
+                data[form.add_prefix(name)] = value
+            if row.is_enabled:
+                data[form.add_prefix("is_enabled")] = "on"
+            added += 1
+        data[management.add_prefix(TOTAL_FORM_COUNT)] = str(total + added)
+        data.setdefault(management.add_prefix(INITIAL_FORM_COUNT), "0")
+        grown = type(self)(
+            data,
+            integration=self.integration,
+            prefix=self.prefix,
+            form_kwargs=self.form_kwargs,
+        )
+        return grown, added
+
     @staticmethod
     def initial_for(integration: Integration) -> list[dict[str, Any]]:
         return [
@@ -258,7 +306,7 @@ class BaseMappingFormSet(forms.BaseFormSet):
         ]
 
 
-MappingFormSet = forms.formset_factory(
+MappingFormSet: type[BaseMappingFormSet] = forms.formset_factory(  # type: ignore[assignment]
     MappingRowForm,
     formset=BaseMappingFormSet,
     extra=0,

@@ -7,16 +7,18 @@ adding a tab (Cost, Ad revenue) is one class, one template and one form.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Generic, TypeVar
 
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, QueryDict
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest
 
 from integrations import hooks
 from integrations.forms import (
     AdRevenueForm,
     AttributionLinkForm,
+    BaseMappingFormSet,
     CostSettingsForm,
     IntegrationSettingsForm,
     LinkParameterFormSet,
@@ -25,9 +27,15 @@ from integrations.forms import (
     PostbackSettingsForm,
     TestEventForm,
 )
-from integrations.models import CostConnection, Integration, PartnerPermission, PartnerUser
+from integrations.models import (
+    CostConnection,
+    Integration,
+    PartnerEvent,
+    PartnerPermission,
+    PartnerUser,
+)
 from integrations.policy import Action, AppAccess
-from integrations.request_values import parse_ids, parse_whole_number
+from integrations.request_values import parse_ids
 from integrations.services import ad_revenue, cost_connections, grants, links, mapping, setup
 from integrations.services.mapping import OPERATORS
 from integrations.tiktok import match_quality
@@ -36,7 +44,23 @@ from integrations.tiktok.diagnostics import last_test_event, test_event_choices
 Context = dict[str, Any]
 
 
-class SetupTab:
+@dataclass(kw_only=True)
+class TabPage:
+    """What a tab's `bind()` hands to its `save()` and, field by field, to its template."""
+
+    # Set when the tab changed the page without saving ("Load default mapping"): the view shows
+    # it as a notice instead of an error.
+    unsaved_notice: str = ""
+
+    def template_context(self, *, posted: bool) -> Context:
+        """`posted`: the page shows a POST that saved nothing (a save redirects)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+PageT = TypeVar("PageT", bound=TabPage)
+
+
+class SetupTab(Generic[PageT]):
     key: str = ""
     label: str = ""
     template: str = ""
@@ -50,19 +74,15 @@ class SetupTab:
     def can_view(self, access: AppAccess, integration: Integration) -> bool:
         raise NotImplementedError
 
-    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> PageT:
         """The tab's forms, bound to the POST data when there is any."""
         raise NotImplementedError
 
     def save(
-        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+        self, request: HttpRequest, access: AppAccess, integration: Integration, page: PageT
     ) -> str | None:
         """Validate and save; return the success message, or None to show the errors."""
         raise NotImplementedError
-
-    def after_failed_save(self, context: Context) -> Context:
-        """What the page adds to the context when a save failed (nothing unless a tab says)."""
-        return {}
 
 
 def apply_validation_error(error: ValidationError, forms: dict[str, Any]) -> None:
@@ -79,7 +99,40 @@ def apply_validation_error(error: ValidationError, forms: dict[str, Any]) -> Non
                 target.add_error(field_name, message)
 
 
-class IntegrationTab(SetupTab):
+@dataclass(kw_only=True)
+class IntegrationPage(TabPage):
+    settings_form: IntegrationSettingsForm
+    postback_form: PostbackSettingsForm
+    mapping_formset: BaseMappingFormSet
+    can_edit_settings: bool
+    can_edit_postbacks: bool
+    current_events: list[PartnerEvent]
+    legacy_events: list[PartnerEvent]
+    seen_event_names: list[str]
+    # For mapping.js, through json_script: names come from the admin, and JSON pasted as is
+    # would let one end the <script> block.
+    mapping_meta: dict[str, Any]
+    test_event_form: TestEventForm
+    test_event_choices: Any
+    last_test_event: dict[str, Any] | None
+    coverage: match_quality.Coverage | None
+
+    @property
+    def token_was_dropped(self) -> bool:
+        """A failed save never echoes a typed token back into the page; say so next to it."""
+        form = self.settings_form
+        return form.is_bound and bool(form.data.get(form.add_prefix("access_token"), "").strip())
+
+    def template_context(self, *, posted: bool) -> Context:
+        return {
+            **super().template_context(posted=posted),
+            "mapping_warnings": self.mapping_formset.warnings(),
+            "token_hint": self.settings_form.token_hint,
+            "token_dropped": posted and self.token_was_dropped,
+        }
+
+
+class IntegrationTab(SetupTab[IntegrationPage]):
     key = "integration"
     label = "Integration"
     template = "integrations/setup/integration.html"
@@ -92,22 +145,15 @@ class IntegrationTab(SetupTab):
             Action.CONFIGURE_POSTBACKS, integration
         )
 
-    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+    def bind(
+        self, request: HttpRequest, access: AppAccess, integration: Integration
+    ) -> IntegrationPage:
         data = request.POST if request.method == "POST" else None
         can_settings = access.can(Action.CONFIGURE_INTEGRATION, integration)
         # Cost-only partners take no events: no postback settings or mapping to bind or check.
         can_postbacks = integration.partner.supports_events_api and access.can(
             Action.CONFIGURE_POSTBACKS, integration
         )
-        unsaved_notice = ""
-        if data is not None and can_postbacks and LOAD_DEFAULTS in data:
-            data, added = with_default_rows(data, integration)
-            unsaved_notice = (
-                f"Added {added} default rows to the table (the “more events” rows off). "
-                "Nothing is saved until you press Save integration."
-                if added
-                else "Every default row is already in the table."
-            )
         settings_form = IntegrationSettingsForm(
             data if can_settings else None,
             integration=integration,
@@ -127,6 +173,16 @@ class IntegrationTab(SetupTab):
             initial=None if data and can_postbacks else MappingFormSet.initial_for(integration),
             prefix="mapping",
         )
+        unsaved_notice = ""
+        if data is not None and can_postbacks and LOAD_DEFAULTS in data:
+            defaults = [row for row, _is_primary in mapping.default_mapping_rows(integration)]
+            mapping_formset, added = mapping_formset.with_rows_added(defaults)
+            unsaved_notice = (
+                f"Added {added} default rows to the table (the “more events” rows off). "
+                "Nothing is saved until you press Save integration."
+                if added
+                else "Every default row is already in the table."
+            )
         if not can_settings:
             _disable(settings_form)
         if not can_postbacks:
@@ -135,55 +191,53 @@ class IntegrationTab(SetupTab):
                 _disable(form)
         partner_events = list(integration.partner.events.all())
         last_test = last_test_event(integration)
-        return {
-            "settings_form": settings_form,
-            "postback_form": postback_form,
-            "mapping_formset": mapping_formset,
-            "mapping_warnings": mapping_formset.warnings(),
-            "can_edit_settings": can_settings,
-            "can_edit_postbacks": can_postbacks,
-            "current_events": [e for e in partner_events if not e.is_legacy],
-            "legacy_events": [e for e in partner_events if e.is_legacy],
-            "seen_event_names": list(
-                integration.app.seen_event_names.values_list("name", flat=True)
-            ),
-            # For mapping.js, through json_script: names come from the admin, and JSON pasted as is
-            # would let one end the <script> block.
-            "mapping_meta": {
+        return IntegrationPage(
+            settings_form=settings_form,
+            postback_form=postback_form,
+            mapping_formset=mapping_formset,
+            can_edit_settings=can_settings,
+            can_edit_postbacks=can_postbacks,
+            current_events=[e for e in partner_events if not e.is_legacy],
+            legacy_events=[e for e in partner_events if e.is_legacy],
+            seen_event_names=list(integration.app.seen_event_names.values_list("name", flat=True)),
+            mapping_meta={
                 "operators": OPERATORS,
                 "standard": [e.name for e in partner_events if not e.is_legacy],
                 "legacy": {e.name: e.replacement for e in partner_events if e.is_legacy},
             },
-            "test_event_form": TestEventForm(
+            test_event_form=TestEventForm(
                 initial={
                     "event_name": _default_test_event(integration),
                     "test_event_code": (last_test or {}).get("sent", {}).get("test_event_code"),
                 }
             ),
-            "test_event_choices": test_event_choices(partner_events),
-            "last_test_event": last_test,
-            "coverage": _match_key_coverage(integration),
-            "token_hint": settings_form.token_hint,
-            "unsaved_notice": unsaved_notice,
-        }
+            test_event_choices=test_event_choices(partner_events),
+            last_test_event=last_test,
+            coverage=_match_key_coverage(integration),
+            unsaved_notice=unsaved_notice,
+        )
 
     def save(
-        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+        self,
+        request: HttpRequest,
+        access: AppAccess,
+        integration: Integration,
+        page: IntegrationPage,
     ) -> str | None:
-        if context["unsaved_notice"]:
+        if page.unsaved_notice:
             return None  # "Load default mapping" fills the table in; the user reviews and saves
-        settings_form = context["settings_form"]
-        postback_form = context["postback_form"]
-        formset = context["mapping_formset"]
+        settings_form = page.settings_form
+        postback_form = page.postback_form
+        formset = page.mapping_formset
         forms_to_check = []
-        if context["can_edit_settings"]:
+        if page.can_edit_settings:
             forms_to_check.append(settings_form.is_valid())
-        if context["can_edit_postbacks"]:
+        if page.can_edit_postbacks:
             forms_to_check += [postback_form.is_valid(), formset.is_valid()]
         if not all(forms_to_check):
             return None
         postback_arguments = None
-        if context["can_edit_postbacks"]:
+        if page.can_edit_postbacks:
             postback_arguments = {
                 "settings": postback_form.cleaned_data,
                 "rows": formset.rows(),
@@ -191,9 +245,9 @@ class IntegrationTab(SetupTab):
         try:
             setup.save_integration_tab(
                 integration,
-                acting_user=request.user,
+                acting_user=_acting_user(request),
                 settings_arguments=(
-                    settings_form.service_arguments() if context["can_edit_settings"] else None
+                    settings_form.service_arguments() if page.can_edit_settings else None
                 ),
                 postback_arguments=postback_arguments,
             )
@@ -208,53 +262,15 @@ class IntegrationTab(SetupTab):
             return None
         return "Integration saved."
 
-    def after_failed_save(self, context: Context) -> Context:
-        return {"token_dropped": True} if self.token_was_dropped(context) else {}
-
-    @staticmethod
-    def token_was_dropped(context: Context) -> bool:
-        """A failed save never echoes a typed token back into the page; say so next to it."""
-        form = context["settings_form"]
-        return form.is_bound and bool(form.data.get(form.add_prefix("access_token"), "").strip())
-
 
 LOAD_DEFAULTS = "load_default_mapping"
 
 
-def with_default_rows(data: QueryDict, integration: Integration) -> tuple[QueryDict, int]:
-    """The posted form with the catalog's default rows added to the mapping table where the
-    table lacks them, so everything else the user typed stays as typed."""
-    total_text = data.get("mapping-TOTAL_FORMS", "").strip() or "0"
-    total = parse_whole_number(total_text, maximum=MappingFormSet.absolute_max)
-    if total is None:
-        # Not a count our page sends (or more rows than the formset takes): leave the data as
-        # posted, for the formset to refuse, rather than loop over millions of rows first.
-        return data, 0
-    data = data.copy()
-    present = {
-        (
-            data.get(f"mapping-{index}-app_event_name", "").strip(),
-            data.get(f"mapping-{index}-partner_event_name", "").strip(),
-        )
-        for index in range(total)
-        if not data.get(f"mapping-{index}-DELETE")
-    }
-    added = 0
-    for row, _is_primary in mapping.default_mapping_rows(integration):
-        if (row.app_event_name, row.partner_event_name) in present:
-            continue
-        prefix = f"mapping-{total + added}-"
-        data[prefix + "app_event_name"] = row.app_event_name
-        data[prefix + "partner_event_name"] = row.partner_event_name
-        data[prefix + "users_from"] = row.users_from
-        data[prefix + "including"] = row.including
-        data[prefix + "conditions"] = json.dumps(row.conditions)
-        if row.is_enabled:
-            data[prefix + "is_enabled"] = "on"
-        added += 1
-    data["mapping-TOTAL_FORMS"] = str(total + added)
-    data.setdefault("mapping-INITIAL_FORMS", "0")
-    return data, added
+def _acting_user(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in user the audit trail names (every setup view is behind login_required)."""
+    if not isinstance(request.user, AbstractBaseUser):
+        raise PermissionDenied("Sign in to change this integration.")
+    return request.user
 
 
 def _match_key_coverage(integration: Integration) -> match_quality.Coverage | None:
@@ -278,7 +294,18 @@ def _disable(form: Any) -> None:
         field.disabled = True
 
 
-class AttributionLinkTab(SetupTab):
+@dataclass(kw_only=True)
+class AttributionLinkPage(TabPage):
+    link_form: AttributionLinkForm
+    parameter_formset: Any
+    is_app: bool
+    landing_url: str
+    click_link: str
+    impression_link: str
+    is_saved: bool
+
+
+class AttributionLinkTab(SetupTab[AttributionLinkPage]):
     key = "attribution-link"
     label = "Attribution link"
     template = "integrations/setup/attribution_link.html"
@@ -289,10 +316,12 @@ class AttributionLinkTab(SetupTab):
     def can_view(self, access: AppAccess, integration: Integration) -> bool:
         return access.can(Action.CONFIGURE_INTEGRATION, integration)
 
-    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+    def bind(
+        self, request: HttpRequest, access: AppAccess, integration: Integration
+    ) -> AttributionLinkPage:
         data = request.POST if request.method == "POST" else None
-        return {
-            "link_form": AttributionLinkForm(
+        return AttributionLinkPage(
+            link_form=AttributionLinkForm(
                 data,
                 integration=integration,
                 initial={
@@ -301,7 +330,7 @@ class AttributionLinkTab(SetupTab):
                     "view_lookback_hours": integration.view_lookback_hours,
                 },
             ),
-            "parameter_formset": LinkParameterFormSet(
+            parameter_formset=LinkParameterFormSet(
                 data,
                 prefix="param",
                 initial=None
@@ -310,23 +339,27 @@ class AttributionLinkTab(SetupTab):
                     {"key": key, "value": value} for key, value in links.parameters_of(integration)
                 ],
             ),
-            "is_app": integration.partner.is_app,
-            "landing_url": links.web_landing_url(integration),
-            "click_link": links.click_link(integration),
-            "impression_link": links.impression_link(integration),
-            "is_saved": bool(integration.link_parameters),
-        }
+            is_app=integration.partner.is_app,
+            landing_url=links.web_landing_url(integration),
+            click_link=links.click_link(integration),
+            impression_link=links.impression_link(integration),
+            is_saved=bool(integration.link_parameters),
+        )
 
     def save(
-        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+        self,
+        request: HttpRequest,
+        access: AppAccess,
+        integration: Integration,
+        page: AttributionLinkPage,
     ) -> str | None:
-        form, formset = context["link_form"], context["parameter_formset"]
+        form, formset = page.link_form, page.parameter_formset
         if not (form.is_valid() and formset.is_valid()):
             return None
         data = form.cleaned_data
         links.update_attribution_link(
             integration,
-            acting_user=request.user,
+            acting_user=_acting_user(request),
             link_base_url=data.get("link_base_url", integration.link_base_url),
             link_parameters=formset.pairs(),
             click_lookback_days=data["click_lookback_days"],
@@ -335,7 +368,13 @@ class AttributionLinkTab(SetupTab):
         return "Attribution link saved."
 
 
-class PermissionsTab(SetupTab):
+@dataclass(kw_only=True)
+class PermissionsPage(TabPage):
+    permissions_form: PermissionsForm
+    grant_labels: list[str]
+
+
+class PermissionsTab(SetupTab[PermissionsPage]):
     key = "permissions"
     label = "Permissions"
     template = "integrations/setup/permissions.html"
@@ -351,7 +390,9 @@ class PermissionsTab(SetupTab):
     def can_view(self, access: AppAccess, integration: Integration) -> bool:
         return access.can(Action.MANAGE_PERMISSIONS, integration)
 
-    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+    def bind(
+        self, request: HttpRequest, access: AppAccess, integration: Integration
+    ) -> PermissionsPage:
         members = list(
             PartnerUser.objects.filter(partner=integration.partner)
             .select_related("user")
@@ -365,18 +406,22 @@ class PermissionsTab(SetupTab):
                 integration.app_id, integration.partner_id, members
             ),
         )
-        return {"permissions_form": form, "grant_labels": _grant_labels()}
+        return PermissionsPage(permissions_form=form, grant_labels=_grant_labels())
 
     def save(
-        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+        self,
+        request: HttpRequest,
+        access: AppAccess,
+        integration: Integration,
+        page: PermissionsPage,
     ) -> str | None:
-        form = context["permissions_form"]
+        form = page.permissions_form
         if not form.is_valid():
             return None
         grants.update_partner_permissions(
             integration.app,
             integration.partner,
-            acting_user=request.user,
+            acting_user=_acting_user(request),
             integration=integration,
             **form.service_arguments(),
         )
@@ -384,13 +429,18 @@ class PermissionsTab(SetupTab):
 
 
 def _grant_labels() -> list[str]:
-    return [
-        str(PartnerPermission._meta.get_field(grant).verbose_name)
-        for grant in PartnerPermission.GRANTS
-    ]
+    fields_by_name = {field.name: field for field in PartnerPermission._meta.fields}
+    return [str(fields_by_name[grant].verbose_name) for grant in PartnerPermission.GRANTS]
 
 
-class CostTab(SetupTab):
+@dataclass(kw_only=True)
+class CostPage(TabPage):
+    cost_form: CostSettingsForm
+    cost_overview: cost_connections.CostOverview
+    chosen_advertisers: set[int]
+
+
+class CostTab(SetupTab[CostPage]):
     """Connect TikTok for Business accounts, pick advertisers, see the pulls."""
 
     key = "cost"
@@ -411,7 +461,7 @@ class CostTab(SetupTab):
     def can_view(self, access: AppAccess, integration: Integration) -> bool:
         return access.can(Action.MANAGE_COST, integration)
 
-    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> CostPage:
         overview = cost_connections.cost_overview(integration)
         live = [c for c in overview.connections if c.is_connected]
         choices = [a.pk for c in live for a in c.advertisers.all()]
@@ -424,23 +474,23 @@ class CostTab(SetupTab):
                 "advertisers": [a.pk for c in live for a in c.advertisers.all() if a.is_selected],
             },
         )
-        chosen = form.data.getlist("advertisers") if form.is_bound else form.initial["advertisers"]
-        return {
-            "cost_form": form,
-            "cost_overview": overview,
-            "chosen_advertisers": set(parse_ids(chosen, limit=len(choices))),
-        }
+        chosen = data.getlist("advertisers") if data is not None else form.initial["advertisers"]
+        return CostPage(
+            cost_form=form,
+            cost_overview=overview,
+            chosen_advertisers=set(parse_ids(chosen, limit=len(choices))),
+        )
 
     def save(
-        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+        self, request: HttpRequest, access: AppAccess, integration: Integration, page: CostPage
     ) -> str | None:
-        form = context["cost_form"]
+        form = page.cost_form
         if not form.is_valid():
             return None
         try:
             pulls = cost_connections.save_cost_settings(
                 integration,
-                acting_user=request.user,
+                acting_user=_acting_user(request),
                 is_enabled=form.cleaned_data["is_enabled"],
                 selected_advertiser_ids=set(form.cleaned_data["advertisers"]),
             )
@@ -452,7 +502,14 @@ class CostTab(SetupTab):
         return "Cost saved."
 
 
-class AdRevenueTab(SetupTab):
+@dataclass(kw_only=True)
+class AdRevenuePage(TabPage):
+    ad_revenue_form: AdRevenueForm
+    secure_key_hint: str
+    ad_revenue_arrivals: Any
+
+
+class AdRevenueTab(SetupTab[AdRevenuePage]):
     key = "ad-revenue"
     label = "Ad revenue"
     template = "integrations/setup/ad_revenue.html"
@@ -466,7 +523,9 @@ class AdRevenueTab(SetupTab):
     def can_view(self, access: AppAccess, integration: Integration) -> bool:
         return access.can(Action.MANAGE_COST, integration)
 
-    def bind(self, request: HttpRequest, access: AppAccess, integration: Integration) -> Context:
+    def bind(
+        self, request: HttpRequest, access: AppAccess, integration: Integration
+    ) -> AdRevenuePage:
         stored = ad_revenue.settings_for(integration)
         data = request.POST if request.method == "POST" else None
         form = AdRevenueForm(
@@ -480,25 +539,29 @@ class AdRevenueTab(SetupTab):
             },
         )
         arrivals = hooks.ad_revenue_arrivals(integration.app, stored.event_source)
-        return {
-            "ad_revenue_form": form,
-            "secure_key_hint": stored.secure_key.hint,
-            "ad_revenue_arrivals": arrivals,
-        }
+        return AdRevenuePage(
+            ad_revenue_form=form,
+            secure_key_hint=stored.secure_key.hint,
+            ad_revenue_arrivals=arrivals,
+        )
 
     def save(
-        self, request: HttpRequest, access: AppAccess, integration: Integration, context: Context
+        self,
+        request: HttpRequest,
+        access: AppAccess,
+        integration: Integration,
+        page: AdRevenuePage,
     ) -> str | None:
-        form = context["ad_revenue_form"]
+        form = page.ad_revenue_form
         if not form.is_valid():
             return None
         ad_revenue.save_ad_revenue_settings(
-            integration, acting_user=request.user, **form.cleaned_data
+            integration, acting_user=_acting_user(request), **form.cleaned_data
         )
         return "Ad revenue settings saved."
 
 
-TABS: list[SetupTab] = [
+TABS: list[SetupTab[Any]] = [
     IntegrationTab(),
     AttributionLinkTab(),
     CostTab(),
@@ -507,18 +570,18 @@ TABS: list[SetupTab] = [
 ]
 
 
-def tabs_for(integration: Integration) -> list[SetupTab]:
+def tabs_for(integration: Integration) -> list[SetupTab[Any]]:
     return [tab for tab in TABS if tab.is_applicable(integration)]
 
 
-def get_tab(key: str, integration: Integration) -> SetupTab:
+def get_tab(key: str, integration: Integration) -> SetupTab[Any]:
     for tab in tabs_for(integration):
         if tab.key == key:
             return tab
     raise Http404("No such tab for this partner")
 
 
-def progress(integration: Integration, access: AppAccess, current: SetupTab) -> Context:
+def progress(integration: Integration, access: AppAccess, current: SetupTab[Any]) -> Context:
     """Which tabs this user sees, which are complete, and the next one to do."""
     visible = [tab for tab in tabs_for(integration) if tab.can_view(access, integration)]
     done = {tab.key for tab in visible if tab.is_complete(integration)}

@@ -151,19 +151,18 @@ def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) 
     current = setup_tabs.get_tab(tab, integration)
     if not current.can_view(access, integration):
         raise PermissionDenied("Your role does not allow this tab.")
-    context = current.bind(request, access, integration)
+    page = current.bind(request, access, integration)
     failed = False
     if request.method == "POST":
-        message = current.save(request, access, integration, context)
+        message = current.save(request, access, integration, page)
         if message:
             messages.success(request, message)
             return redirect("integrations:setup", app_id, integration_id, current.key)
-        if context.get("unsaved_notice"):
-            messages.info(request, context["unsaved_notice"])
+        if page.unsaved_notice:
+            messages.info(request, page.unsaved_notice)
         else:
             failed = True
             messages.error(request, "Nothing was saved. Fix the fields marked below.")
-        context.update(current.after_failed_save(context))
     integration.refresh_from_db()
     return render(
         request,
@@ -174,7 +173,7 @@ def setup_tab(request: HttpRequest, app_id: str, integration_id: int, tab: str) 
             "current": current,
             "history": integration.audit_entries.select_related("actor")[:20],
             **setup_tabs.progress(integration, access, current),
-            **context,
+            **page.template_context(posted=request.method == "POST"),
         },
         status=400 if failed else 200,
     )
