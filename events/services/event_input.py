@@ -26,8 +26,8 @@ from events.services.normalise import (
     hash_email,
     hash_phone,
     parse_event_time,
-    sha256_hex,
 )
+from integrations.tiktok.payloads import sha256_hex
 
 # Our name → the other names a sender may use for it (AppsFlyer S2S first).
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -6,13 +6,12 @@ with a sentence that tells the sender exactly what to change. Nothing here touch
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +20,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from events.currencies import ISO_4217_CODES
+from integrations.tiktok import payloads
 
 # Epoch values below this are seconds, values at or above it are milliseconds. 10^11 seconds is
 # the year 5138 and 10^11 milliseconds is 3 March 1973, so no plausible event time is ambiguous.
@@ -29,8 +29,6 @@ EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks of phones and browsers drift; a day ahead is tolerated, more is a sender's bug.
 FUTURE_TOLERANCE = timedelta(days=1)
 
-SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
-EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 EPOCH_DIGITS = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*")
 MAX_VALUE_JSON_CHARS = 16_000
 MAX_VALUE_DEPTH = 16
@@ -117,45 +115,21 @@ def _from_iso(text: str) -> datetime:
         raise FieldError(f"{text!r} is out of range; send a time from 2000 on.") from None
 
 
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def hash_email(value: Any) -> str:
-    """SHA-256 of the trimmed, lowercased address (TikTok spec §1.3); a hash is kept as is."""
-    text = check_text(value, max_length=320)
-    if not text:
-        return ""
-    if SHA256_HEX.fullmatch(text):
-        return text.lower()
-    normalised = text.lower()
-    if not EMAIL_SHAPE.fullmatch(normalised):
-        raise FieldError("is neither an email address nor a SHA-256 hex digest.")
-    return sha256_hex(normalised)
-
-
-def normalise_phone(text: str) -> str:
-    """E.164: a leading +, the country code and digits only (TikTok spec §1.3)."""
-    compact = re.sub(r"[\s().\-/]", "", text)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    compact = compact.replace("+", "")
-    if not compact.isdigit() or not compact.isascii():
-        raise FieldError("must be a phone number in E.164 form such as +12133734253.")
-    if compact.startswith("0"):
-        raise FieldError("needs its country code in E.164 form (e.g. +44 7700 900123).")
-    if not 7 <= len(compact) <= 15:
-        raise FieldError("must have 7 to 15 digits including the country code.")
-    return "+" + compact
+    """The address as TikTok matches it (payloads.hash_email, spec §1.3); a hash is kept."""
+    return _hashed(payloads.hash_email, check_text(value, max_length=320))
 
 
 def hash_phone(value: Any) -> str:
-    text = check_text(value, max_length=64)
-    if not text:
-        return ""
-    if SHA256_HEX.fullmatch(text):
-        return text.lower()
-    return sha256_hex(normalise_phone(text))
+    """The number's E.164 form hashed (payloads.hash_phone, spec §1.3); a hash is kept."""
+    return _hashed(payloads.hash_phone, check_text(value, max_length=64))
+
+
+def _hashed(hash_function: Callable[[str], str], text: str) -> str:
+    try:
+        return hash_function(text)
+    except payloads.UnmatchableValue as error:
+        raise FieldError(str(error)) from None
 
 
 def clean_device_uuid(value: Any, *, upper: bool) -> str:

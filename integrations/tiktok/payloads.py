@@ -18,6 +18,7 @@ from integrations.models import Integration
 from integrations.tiktok.events_api import PARTNER_NAME
 
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def event_source_for(integration: Integration) -> tuple[str, str]:
@@ -187,6 +188,19 @@ def user_object(event: ForwardedEvent, *, is_app: bool) -> dict[str, Any]:
     return user
 
 
+# §1.3: the user fields TikTok matches on are SHA-256 hex of a normalised form. These functions
+# are the one place that knows the forms; `events` calls them when it stores an event, so raw
+# addresses and numbers never reach the database.
+
+
+class UnmatchableValue(ValueError):
+    """A user field that cannot be normalised the way §1.3 asks; the message says how to fix it."""
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def hash_external_id(customer_user_id: str) -> str:
     """§1.3: trim, then SHA-256; an id that already is a SHA-256 hex is not hashed again."""
     text = (customer_user_id or "").strip()
@@ -194,7 +208,45 @@ def hash_external_id(customer_user_id: str) -> str:
         return ""
     if SHA256_HEX.fullmatch(text):
         return text.lower()
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_hex(text)
+
+
+def hash_email(text: str) -> str:
+    """SHA-256 of the trimmed, lowercased address; a hash is kept as is."""
+    text = text.strip()
+    if not text:
+        return ""
+    if SHA256_HEX.fullmatch(text):
+        return text.lower()
+    normalised = text.lower()
+    if not EMAIL_SHAPE.fullmatch(normalised):
+        raise UnmatchableValue("is neither an email address nor a SHA-256 hex digest.")
+    return sha256_hex(normalised)
+
+
+def normalise_phone(text: str) -> str:
+    """E.164: a leading +, the country code and digits only."""
+    compact = re.sub(r"[\s().\-/]", "", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    compact = compact.replace("+", "")
+    if not compact.isdigit() or not compact.isascii():
+        raise UnmatchableValue("must be a phone number in E.164 form such as +12133734253.")
+    if compact.startswith("0"):
+        raise UnmatchableValue("needs its country code in E.164 form (e.g. +44 7700 900123).")
+    if not 7 <= len(compact) <= 15:
+        raise UnmatchableValue("must have 7 to 15 digits including the country code.")
+    return "+" + compact
+
+
+def hash_phone(text: str) -> str:
+    """SHA-256 of the E.164 form; a hash is kept as is."""
+    text = text.strip()
+    if not text:
+        return ""
+    if SHA256_HEX.fullmatch(text):
+        return text.lower()
+    return sha256_hex(normalise_phone(text))
 
 
 def _advertising_id(value: str) -> str:
