@@ -120,7 +120,7 @@ def attribute_events(app: App, drafts: Sequence[EventDraft]) -> list[dict[str, A
     """Each event copies its user's install's attribution; events of users without an install
     at or before the event's time are attributed through their touchpoints by the same rules
     as installs."""
-    users = [user_keys(draft) for draft in drafts]
+    users = [UserKeys.of(draft) for draft in drafts]
     installs = load_install_index(app, users)
     attributions: list[dict[str, Any] | None] = []
     pending: list[int] = []
@@ -144,17 +144,6 @@ def attribute_events(app: App, drafts: Sequence[EventDraft]) -> list[dict[str, A
     return [attribution or {} for attribution in attributions]
 
 
-def user_keys(draft: EventDraft) -> UserKeys:
-    return UserKeys(
-        device_id=draft.device_id,
-        web_user_id=draft.web_user_id,
-        idfa=draft.idfa,
-        gaid=draft.gaid,
-        idfv=draft.idfv,
-        customer_user_id=draft.customer_user_id,
-    )
-
-
 def as_conversion(draft: EventDraft, allows_probabilistic: bool) -> Conversion:
     return Conversion(
         at=draft.event_time,
@@ -176,12 +165,7 @@ def _as_event(app: App, draft: EventDraft, attribution: dict[str, Any]) -> InApp
         event_id=draft.event_id,
         event_name=draft.event_name,
         event_time=draft.event_time,
-        device_id=draft.device_id,
-        customer_user_id=draft.customer_user_id,
-        web_user_id=draft.web_user_id,
-        idfa=draft.idfa,
-        idfv=draft.idfv,
-        gaid=draft.gaid,
+        **UserKeys.of(draft).as_fields(),
         ip=draft.ip,
         user_agent=draft.user_agent,
         country_code=draft.country_code,

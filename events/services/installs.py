@@ -18,6 +18,7 @@ from events.services.event_input import Errors
 from events.services.forwarding import plan_postbacks_for_install
 from events.services.matching import (
     ATTRIBUTION_FIELDS,
+    UserKeys,
     attribute_conversions,
     attribution_from_touchpoint,
     load_touch_index,
@@ -238,12 +239,7 @@ def _new_install(
         app=app,
         touchpoint=touchpoint,
         installed_at=draft.installed_at,
-        device_id=draft.device_id,
-        customer_user_id=draft.customer_user_id,
-        web_user_id=draft.web_user_id,
-        idfa=draft.idfa,
-        idfv=draft.idfv,
-        gaid=draft.gaid,
+        **UserKeys.of(draft).as_fields(),
         ip=draft.ip,
         user_agent=draft.user_agent,
         country_code=draft.country_code,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -190,19 +190,23 @@ class UserKeys:
     idfv: str = ""
     customer_user_id: str = ""
 
+    @classmethod
+    def of(cls, source: Any) -> UserKeys:
+        """The keys of anything that carries them under these names: a draft, an install, an
+        event (installs, events and drafts name their user the same way)."""
+        return cls(**{name: getattr(source, name) or "" for name in USER_KEY_FIELDS})
+
+    def as_fields(self) -> dict[str, str]:
+        """Keyword arguments for a model or draft with the same field names."""
+        return {name: getattr(self, name) for name in USER_KEY_FIELDS}
+
     def pairs(self) -> list[tuple[str, str]]:
-        return [
-            (name, value)
-            for name, value in (
-                ("device_id", self.device_id),
-                ("web_user_id", self.web_user_id),
-                ("idfa", self.idfa),
-                ("gaid", self.gaid),
-                ("idfv", self.idfv),
-                ("customer_user_id", self.customer_user_id),
-            )
-            if value
-        ]
+        """(name, value) of each key the user has, strongest first."""
+        return [(name, getattr(self, name)) for name in USER_KEY_FIELDS if getattr(self, name)]
+
+
+# The one list of user/device keys; the models' columns, lookups and indexes are named after it.
+USER_KEY_FIELDS = tuple(field.name for field in fields(UserKeys))
 
 
 class InstallIndex:
@@ -211,10 +215,8 @@ class InstallIndex:
     def __init__(self, installs: Iterable[Install]) -> None:
         self.by_key: dict[tuple[str, str], list[Install]] = defaultdict(list)
         for install in installs:
-            for name in ("device_id", "web_user_id", "idfa", "gaid", "idfv", "customer_user_id"):
-                value = getattr(install, name)
-                if value:
-                    self.by_key[(name, value)].append(install)
+            for pair in UserKeys.of(install).pairs():
+                self.by_key[pair].append(install)
 
     def install_for(self, keys: UserKeys, at: datetime) -> Install | None:
         """The install whose attribution an event at `at` copies: a re-engagement in the last
