@@ -6,7 +6,9 @@ access classes and throttles run, calls one service and answers 202 with a resul
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import IO, Any
 
 from django.conf import settings
@@ -123,16 +125,39 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def server_key_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A POST endpoint for servers: the app's server key, rate-limited per key."""
+    view = throttle_classes([ApiKeyRateThrottle])(view)
+    view = permission_classes([KeyBelongsToApp])(view)
+    view = authentication_classes([AppApiKeyAuthentication])(view)
+    return api_view(["POST"])(view)
+
+
+def web_sdk_endpoint(view: Callable[[Request, App], Response]) -> Callable[..., Response]:
+    """A POST endpoint for the web SDK in a browser: found by the app's public key, only from
+    the app's own domains, answered with CORS headers (an OPTIONS preflight gets just those),
+    rate-limited per public key. The view is called with the app instead of the key."""
+
+    @functools.wraps(view)
+    def endpoint(request: Request, public_key: str) -> Response:
+        app, origin = sdk_app(request, public_key)
+        if request.method == "OPTIONS":
+            return with_cors(Response(status=204), origin)
+        return with_cors(view(request, app), origin)
+
+    endpoint = throttle_classes([PublicKeyRateThrottle])(endpoint)
+    endpoint = permission_classes([AllowAny])(endpoint)
+    endpoint = authentication_classes([])(endpoint)
+    return api_view(["POST", "OPTIONS"])(endpoint)
+
+
 @extend_schema(
     summary="Send one event",
     request=serializers.EventSerializer,
     responses={202: serializers.SingleResultSerializer, **SINGLE_ITEM_ERRORS},
     tags=["events"],
 )
-@api_view(["POST"])
-@authentication_classes([AppApiKeyAuthentication])
-@permission_classes([KeyBelongsToApp])
-@throttle_classes([ApiKeyRateThrottle])
+@server_key_endpoint
 def event_single(request: Request, app_id: str) -> Response:
     body = read_json_body(request)
     [result] = record_events(request.auth, [body])
@@ -147,10 +172,7 @@ def event_single(request: Request, app_id: str) -> Response:
     responses={202: serializers.BatchResultSerializer, **BATCH_ERRORS},
     tags=["events"],
 )
-@api_view(["POST"])
-@authentication_classes([AppApiKeyAuthentication])
-@permission_classes([KeyBelongsToApp])
-@throttle_classes([ApiKeyRateThrottle])
+@server_key_endpoint
 def event_batch(request: Request, app_id: str) -> Response:
     body = read_json_body(request)
     items = body.get("events") if isinstance(body, dict) else body
@@ -177,10 +199,7 @@ def event_batch(request: Request, app_id: str) -> Response:
     responses={202: serializers.InstallResultSerializer, **SINGLE_ITEM_ERRORS},
     tags=["installs"],
 )
-@api_view(["POST"])
-@authentication_classes([AppApiKeyAuthentication])
-@permission_classes([KeyBelongsToApp])
-@throttle_classes([ApiKeyRateThrottle])
+@server_key_endpoint
 def install(request: Request, app_id: str) -> Response:
     draft = read_install(read_json_body(request), received_at=timezone.now())
     if isinstance(draft, dict):
@@ -224,20 +243,14 @@ def with_cors(response: Response, origin: str) -> Response:
     tags=["web SDK"],
     auth=[],
 )
-@api_view(["POST", "OPTIONS"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([PublicKeyRateThrottle])
-def sdk_visit(request: Request, public_key: str) -> Response:
-    app, origin = sdk_app(request, public_key)
-    if request.method == "OPTIONS":
-        return with_cors(Response(status=204), origin)
+@web_sdk_endpoint
+def sdk_visit(request: Request, app: App) -> Response:
     visit = read_visit(read_json_body(request))
     if isinstance(visit, dict):
-        return with_cors(Response({"status": REJECTED, "errors": visit}, status=400), origin)
+        return Response({"status": REJECTED, "errors": visit}, status=400)
     context = browser_context(request)
     result = record_visit(app, visit, ip=context.ip, user_agent=context.user_agent)
-    return with_cors(Response(result.as_dict(), status=202), origin)
+    return Response(result.as_dict(), status=202)
 
 
 @extend_schema(
@@ -247,16 +260,10 @@ def sdk_visit(request: Request, public_key: str) -> Response:
     tags=["web SDK"],
     auth=[],
 )
-@api_view(["POST", "OPTIONS"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([PublicKeyRateThrottle])
-def sdk_event(request: Request, public_key: str) -> Response:
-    app, origin = sdk_app(request, public_key)
-    if request.method == "OPTIONS":
-        return with_cors(Response(status=204), origin)
+@web_sdk_endpoint
+def sdk_event(request: Request, app: App) -> Response:
     body = read_json_body(request)
     [result] = record_events(app, [body], browser=browser_context(request))
     answer = result.as_dict()
     answer.pop("index")
-    return with_cors(Response(answer, status=400 if result.status == REJECTED else 202), origin)
+    return Response(answer, status=400 if result.status == REJECTED else 202)

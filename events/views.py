@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
@@ -46,39 +47,69 @@ def link_not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "events/link_not_found.html", status=404)
 
 
-def find_link_target(public_key: str, media_source: str) -> App | None:
+@dataclass(frozen=True)
+class LinkHit:
+    """What a click or impression link says before anything is recorded: the app it leads to,
+    the media source, the link's parameters, and whether a person (not a HEAD request or a
+    link-preview bot) is behind it."""
+
+    app: App
+    media_source: str
+    params: dict[str, str]
+    user_agent: str
+    is_person: bool
+
+    def record(self, request: HttpRequest, kind: str, **extra: str) -> Touchpoint:
+        touchpoint, _ = record_touchpoint(
+            self.app,
+            kind=kind,
+            media_source=self.media_source,
+            params=self.params,
+            ip=get_client_ip(request),
+            user_agent=self.user_agent,
+            referrer=request.headers.get("Referer", ""),
+            **extra,
+        )
+        return touchpoint
+
+
+def read_link_hit(request: HttpRequest, public_key: str, media_source: str) -> LinkHit | None:
+    """The hit on /l/ or /i/, or None when the key or media source leads nowhere."""
+    params = link_parameters(request.GET)
+    media_source = media_source or params.get("pid", "")
     if not is_valid_media_source(media_source):
         return None
-    return find_app_by_public_key(public_key)
+    app = find_app_by_public_key(public_key)
+    if app is None:
+        return None
+    user_agent = request.headers.get("User-Agent", "")
+    return LinkHit(
+        app=app,
+        media_source=media_source,
+        params=params,
+        user_agent=user_agent,
+        is_person=request.method == "GET" and not is_link_preview(user_agent, request.headers),
+    )
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, public_key: str, media_source: str = "") -> HttpResponse:
     """Record a click (not for HEAD requests, prefetches or link-preview bots) and redirect."""
-    params = link_parameters(request.GET)
-    media_source = media_source or params.get("pid", "")
-    app = find_link_target(public_key, media_source)
-    if app is None:
+    hit = read_link_hit(request, public_key, media_source)
+    if hit is None:
         return link_not_found(request)
-    user_agent = request.headers.get("User-Agent", "")
-    if request.method == "HEAD" or is_link_preview(user_agent, request.headers):
+    if hit.is_person:
+        touchpoint = hit.record(request, CLICK, url=request.build_absolute_uri())
+    else:
         # Not a person clicking: answer with the same redirect, but count nothing.
         touchpoint = Touchpoint(
-            app=app, media_source=media_source, user_agent=user_agent, **touchpoint_fields(params)
+            app=hit.app,
+            media_source=hit.media_source,
+            user_agent=hit.user_agent,
+            **touchpoint_fields(hit.params),
         )
-    else:
-        touchpoint, _ = record_touchpoint(
-            app,
-            kind=CLICK,
-            media_source=media_source,
-            params=params,
-            ip=get_client_ip(request),
-            user_agent=user_agent,
-            referrer=request.headers.get("Referer", ""),
-            url=request.build_absolute_uri(),
-        )
-    destination = link_destination(app, touchpoint, params)
+    destination = link_destination(hit.app, touchpoint, hit.params)
     if not destination:
         return link_not_found(request)
     return HttpResponseRedirect(destination)
@@ -88,23 +119,12 @@ def click(request: HttpRequest, public_key: str, media_source: str = "") -> Http
 @require_http_methods(["GET", "HEAD"])
 def impression(request: HttpRequest, public_key: str, media_source: str = "") -> HttpResponse:
     """Record an ad view for view-through attribution: 204, or a 1×1 GIF with `?format=gif`."""
-    params = link_parameters(request.GET)
-    media_source = media_source or params.get("pid", "")
-    app = find_link_target(public_key, media_source)
-    if app is None:
+    hit = read_link_hit(request, public_key, media_source)
+    if hit is None:
         return link_not_found(request)
-    user_agent = request.headers.get("User-Agent", "")
-    if request.method == "GET" and not is_link_preview(user_agent, request.headers):
-        record_touchpoint(
-            app,
-            kind=IMPRESSION,
-            media_source=media_source,
-            params=params,
-            ip=get_client_ip(request),
-            user_agent=user_agent,
-            referrer=request.headers.get("Referer", ""),
-        )
-    if params.get("format") == "gif":
+    if hit.is_person:
+        hit.record(request, IMPRESSION)
+    if hit.params.get("format") == "gif":
         return HttpResponse(PIXEL_GIF, content_type="image/gif")
     return HttpResponse(status=204)
 
