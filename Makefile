@@ -65,7 +65,7 @@ test: $(STAMP) test-deps
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy integrations/services integrations/hooks.py
+	$(VENV)/bin/mypy integrations/services integrations/hooks.py integrations/setup_tabs.py integrations/tiktok events/services
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

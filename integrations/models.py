@@ -256,6 +256,9 @@ class Including(models.TextChoices):
 class Integration(models.Model):
     """One app working with one partner: activation, postback rules, lookbacks, health."""
 
+    # Set by events.services.forwarding.forwarding_integrations (a prefetch, not a column).
+    enabled_mappings: list[EventMapping]
+
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="integrations")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="integrations")
     is_active = models.BooleanField(default=False)

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 POSTGRES_ROWS_PER_STATEMENT = 1000
 
@@ -28,8 +29,8 @@ def insert_new_rows(
     meta = model._meta
     fields = [f for f in meta.local_concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    returning_sql = ", ".join(quote(meta.get_field(name).column) for name in returning)
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
+    returning_sql = ", ".join(quote(_column(model, name)) for name in returning)
     row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     rows: list[tuple] = []
     size = _rows_per_statement(connection, len(fields))
@@ -50,7 +51,14 @@ def insert_new_rows(
     return rows
 
 
-def _rows_per_statement(connection: object, field_count: int) -> int:
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field.column
+
+
+def _rows_per_statement(connection: BaseDatabaseWrapper, field_count: int) -> int:
     if connection.vendor != "sqlite":
         return POSTGRES_ROWS_PER_STATEMENT
     connection.ensure_connection()

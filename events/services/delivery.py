@@ -358,7 +358,8 @@ def _schedule_retries(
     report: DeliveryReport,
 ) -> None:
     schedule = settings.POSTBACK_RETRY_SCHEDULE
-    retry, dead = [], []
+    retry: list[tuple[Postback, dict[str, Any]]] = []
+    dead: list[tuple[Postback, dict[str, Any]]] = []
     for postback, item in zip(batch, items, strict=True):
         (dead if postback.attempts > len(schedule) else retry).append((postback, item))
     if retry:
@@ -441,7 +442,7 @@ def forwarded_event(
     event_name = api_names.get(
         (partner_id, postback.partner_event_name), postback.partner_event_name
     )
-    if postback.install_id:
+    if postback.install is not None:
         install = postback.install
         return payloads.ForwardedEvent(
             event_name=event_name,
@@ -458,6 +459,8 @@ def forwarded_event(
             attributed_ad_id=install.ad_id,
         )
     event = postback.event
+    if event is None:
+        raise ValueError(f"postback {postback.pk} names neither an install nor an event")
     install = event.install or Install()
     return payloads.ForwardedEvent(
         event_name=event_name,

@@ -38,6 +38,11 @@ INSTALL_APP_EVENT = "install"  # our name for an install or first visit in mappi
 
 def forwarding_integrations(app: App) -> list[Integration]:
     """Integrations that forward in-app events, with their enabled mapping rows."""
+    enabled_rows = Prefetch(
+        "mappings",
+        queryset=EventMapping.objects.filter(is_enabled=True),
+        to_attr="enabled_mappings",  # declared on Integration, for readers and mypy
+    )
     return list(
         Integration.objects.filter(
             app=app,
@@ -46,13 +51,7 @@ def forwarding_integrations(app: App) -> list[Integration]:
             partner__supports_events_api=True,
         )
         .select_related("partner")
-        .prefetch_related(
-            Prefetch(
-                "mappings",
-                queryset=EventMapping.objects.filter(is_enabled=True),
-                to_attr="enabled_mappings",
-            )
-        )
+        .prefetch_related(enabled_rows)  # type: ignore[no-redef]
     )
 
 
@@ -207,7 +206,11 @@ def _window_anchors(events: Iterable[InAppEvent]) -> dict[int, datetime | None]:
     installed_at = dict(
         Install.objects.filter(pk__in=install_ids).values_list("pk", "installed_at")
     )
-    return {event.pk: installed_at.get(event.install_id) or event.touch_time for event in events}
+    return {
+        event.pk: (installed_at.get(event.install_id) if event.install_id else None)
+        or event.touch_time
+        for event in events
+    }
 
 
 def _mismatch(

@@ -139,12 +139,12 @@ def read_install(item: Any, *, received_at: datetime) -> InstallDraft | Errors:
         ]
     if errors:
         return errors
-    aliases = {alias for names in INSTALL_ALIASES.values() for alias in names}
+    alias_names = {alias for names in INSTALL_ALIASES.values() for alias in names}
     return InstallDraft(
         installed_at=cleaned.pop("installed_at", received_at),
         click_id=cleaned.pop("click_id", "")
         or click_id_from_play_referrer(cleaned.get("play_referrer", "")),
-        ignored_fields=sorted(k for k in item if k not in known | aliases),
+        ignored_fields=sorted(k for k in item if k not in known | alias_names),
         **cleaned,
     )
 
@@ -205,10 +205,9 @@ def record_install(app: App, draft: InstallDraft) -> InstallResult:
             install.pk = inserted[0][0]
             plan_postbacks_for_install(app, install)
             return InstallResult(ACCEPTED, install)
-        latest = (
-            Install.objects.filter(app=app, device_id=draft.device_id)
-            .order_by("-installed_at", "-pk")
-            .first()
+        # The device's newest install (the first one exists, so there is one).
+        latest = Install.objects.filter(app=app, device_id=draft.device_id).latest(
+            "installed_at", "pk"
         )
         index = load_touch_index(app, [conversion], longest_window(lookbacks))
         newer_clicks = [

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from events.currencies import ISO_4217_CODES
@@ -41,7 +41,14 @@ class FieldError(ValueError):
 def column_lengths(model: type[Model], names: Iterable[str]) -> dict[str, int]:
     """The `max_length` of each named column, so input limits follow the schema (PostgreSQL
     refuses a longer value with a DataError that SQLite would have stored)."""
-    return {name: model._meta.get_field(name).max_length for name in names}
+    return {name: max_length_of(model, name) for name in names}
+
+
+def max_length_of(model: type[Model], name: str) -> int:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.max_length is None:
+        raise TypeError(f"{model.__name__}.{name} is not a column with a max_length")
+    return field.max_length
 
 
 def check_text(value: Any, *, max_length: int, allow_empty: bool = True) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from events.models import Touchpoint
 from events.services.bulk import insert_new_rows
+from events.services.normalise import max_length_of
 from integrations.models import App, Platform, media_source_validator
 from integrations.request_values import first_control_character
 
@@ -103,7 +104,7 @@ def touchpoint_fields(params: Mapping[str, str]) -> dict[str, object]:
     fields: dict[str, object] = {}
     for parameter, name in LINK_PARAMETERS.items():
         if params.get(parameter):
-            fields[name] = tidy(params[parameter], Touchpoint._meta.get_field(name).max_length)
+            fields[name] = tidy(params[parameter], max_length_of(Touchpoint, name))
     for parameter in CLICK_ID_PARAMETERS:
         if params.get(parameter) and not fields.get("ttclid"):
             fields["ttclid"] = tidy(params[parameter], 255)

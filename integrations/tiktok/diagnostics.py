@@ -66,7 +66,7 @@ def send_test_event(
         # Such partners (cost only) need nothing to activate, so `missing` is empty for them too.
         message = f"{integration.partner.name} does not take events, so there is nothing to test."
         outcome = TestEventOutcome(ok=False, message=message)
-    elif missing:
+    elif missing or pixel is None:
         outcome = TestEventOutcome(ok=False, message=f"Add {' and '.join(missing)} first.")
     else:
         # The picker offers TikTok's names (`Purchase`); the catalog's (`Pay`) still work.

@@ -165,7 +165,7 @@ def coverage_for(
     today = today or coverage_day(app)
     since = today - timedelta(days=COVERAGE_DAYS - 1)
     columns = ["delivered", *(info.code for info in KEYS)]
-    totals = {
+    totals: dict[int, Any] = {
         row["integration_id"]: row
         for row in MatchKeyTally.objects.filter(
             integration_id__in=[pk for pk, _ in integrations], day__gte=since, day__lte=today

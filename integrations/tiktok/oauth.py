@@ -12,7 +12,7 @@ not run `load_extra_data`, and `store_cost_connection` blanks `extra_data` for g
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from social_core.exceptions import (
     SocialAuthBaseException,
 )
 from social_django.middleware import SocialAuthExceptionMiddleware
+from social_django.strategy import DjangoStrategy
 
 from integrations.models import Integration
 from integrations.policy import Action, access_for
@@ -147,11 +148,13 @@ def store_cost_connection(
         social.extra_data = {}
         social.save(update_fields=["extra_data"])
     count = connection.advertisers.count()
-    messages.success(
-        strategy.request,
-        f"Connected {connection.label}: {count} advertiser{'s' if count != 1 else ''}. "
-        "Pick the ones to pull and save.",
-    )
+    request = cast(DjangoStrategy, strategy).request
+    if request is not None:
+        messages.success(
+            request,
+            f"Connected {connection.label}: {count} advertiser{'s' if count != 1 else ''}. "
+            "Pick the ones to pull and save.",
+        )
     return {}
 
 
@@ -163,7 +166,7 @@ def _integration_to_connect(backend: TikTokBusinessOAuth2, user: Any) -> Integra
         else None
     )
     access = access_for(user, integration.app) if integration is not None else None
-    if access is None or not access.can(Action.MANAGE_COST, integration):
+    if integration is None or access is None or not access.can(Action.MANAGE_COST, integration):
         raise AuthPolicyError(backend, "not allowed to connect cost for this integration")
     if not integration.partner.supports_cost:
         raise AuthPolicyError(backend, "this partner has no cost")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -41,8 +42,8 @@ def register_event_source(source_id: str, kind: str = "web", name: str = "") -> 
 
 def issue_token(
     *,
-    sources: list[str] = (),
-    advertiser_ids: list[str] = (),
+    sources: Sequence[str] = (),
+    advertiser_ids: Sequence[str] = (),
     token: str | None = None,
 ) -> str:
     """Create (or extend) a token and return it in plain text, as Events Manager shows it once."""

@@ -74,7 +74,7 @@ def _answer_fault(
             http_status=502,
         )
         return HttpResponse(BAD_GATEWAY_HTML, status=502, content_type="text/html")
-    code, message = FAULT_ANSWERS[fault.kind]
+    code, message = FAULT_ANSWERS[Fault.Kind(fault.kind)]
     return _answer(request, target, token, body, envelope(code, message))
 
 
