@@ -49,7 +49,7 @@ def save_ad_revenue_settings(
         row.secure_key = new_key
     for name, value in new.items():
         setattr(row, name, value)
-    row.save()
+    row.save(update_fields=[*new, "secure_key", "updated_at"])  # get_or_create made the row
     record_audit(
         integration=integration,
         acting_user=acting_user,

@@ -30,7 +30,7 @@ def create_app(*, acting_user: AbstractBaseUser | None, **fields: Any) -> tuple[
         app = App(**fields)
         raw_key = give_api_key(app)
         app.full_clean()
-        app.save()
+        app.save(force_insert=True)
         if acting_user is not None:
             AppMembership.objects.create(user_id=acting_user.pk, app=app, role=Role.ADMIN)
         record_audit(app=app, acting_user=acting_user, action="app.created", changes={})
@@ -75,6 +75,6 @@ def save_new_app(app: App, *, acting_user: AbstractBaseUser | None) -> str:
     shown once) and record its creation."""
     with transaction.atomic():
         raw_key = give_api_key(app)
-        app.save()
+        app.save(force_insert=True)
         record_audit(app=app, acting_user=acting_user, action="app.created", changes={})
     return raw_key

@@ -77,7 +77,8 @@ def connect_account(
             if first_name and len(advertisers) > 1
             else (first_name.name if first_name else "TikTok account")
         )
-        connection.save()
+        fields = ["access_token", "scope", "status", "last_error", "label"]
+        connection.save(update_fields=fields if connection.pk else None)
         for advertiser in advertisers:
             detail = details.get(advertiser.advertiser_id, advertiser)
             CostAdvertiser.objects.update_or_create(

@@ -71,6 +71,8 @@ def _apply(row: PartnerPermission, grants: dict[str, bool], *, acts_as: str, lab
     if row.acts_as != acts_as:
         changes[f"{label}: acts as"] = (row.acts_as, acts_as)
         row.acts_as = acts_as
-    if changes or row.pk is None:
-        row.save()
+    if row.pk is None:
+        row.save(force_insert=True)
+    elif changes:
+        row.save(update_fields=[*GRANTS, "acts_as", "updated_at"])
     return changes

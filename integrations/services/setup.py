@@ -164,8 +164,10 @@ def update_integration_settings(
             if new_access_token and pixel.access_token != new_access_token:
                 changes["access_token"] = (pixel.access_token, Secret(new_access_token))
                 pixel.access_token = new_access_token
-            if changes:
-                pixel.save()
+            if changes and pixel.pk is None:
+                pixel.save(force_insert=True)
+            elif changes:
+                pixel.save(update_fields=["pixel_code", "access_token", "updated_at"])
         changes.update(assign_changes(integration, settings, SETTINGS_FIELDS))
         if is_active:
             errors = activation_errors(integration, pixel, was_active=integration.is_active)
@@ -300,7 +302,7 @@ def save_admin_edit(
     pages), record the change in the integration's history, and, as on the Integration tab,
     let new credentials resume deliveries paused because the partner refused the old ones."""
     with transaction.atomic():
-        obj.save()
+        obj.save()  # the admin form edits (or adds) the whole row
         if changes:
             record_audit(
                 integration=integration,
