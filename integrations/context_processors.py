@@ -16,6 +16,7 @@ APP_SECTIONS = [
     ("Reports", "reporting:raw-data", Action.VIEW_REPORTS),
     ("Overview", "reporting:overview", Action.VIEW_REPORTS),
     ("All Cost", "reporting:cost", Action.VIEW_COST),
+    ("Protect360", "reporting:protect360", Action.VIEW_PROTECT360),
 ]
 
 

@@ -139,10 +139,17 @@ class PostbackSettingsForm(forms.Form):
     postback_window_unit = forms.ChoiceField(
         choices=PostbackWindowUnit.choices, label="Window unit"
     )
+    block_flagged_installs = forms.BooleanField(
+        required=False,
+        label="Don't send installs flagged as fraud",
+        help_text="Installs the fraud checks flag (see Protect360), and the events of their "
+        "users, are kept out of this partner's postbacks.",
+    )
 
     @staticmethod
     def initial_for(integration: Integration) -> dict[str, Any]:
         return {
+            "block_flagged_installs": integration.block_flagged_installs,
             "in_app_postbacks_enabled": integration.in_app_postbacks_enabled,
             "postback_window_value": integration.postback_window_value,
             "postback_window_unit": integration.postback_window_unit,

@@ -277,6 +277,9 @@ class Integration(models.Model):
         max_length=16, choices=UsersFrom.choices, default=UsersFrom.THIS_PARTNER
     )
     view_through_enabled = models.BooleanField(default=False)
+    # Installs flagged by the fraud checks (events.services.fraud), and their users' events, are
+    # not sent to this partner.
+    block_flagged_installs = models.BooleanField(default=False)
     # Attribution link and lookbacks (they feed the attribution engine)
     click_lookback_days = models.PositiveSmallIntegerField(default=7)
     view_lookback_hours = models.PositiveSmallIntegerField(default=24)

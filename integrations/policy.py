@@ -45,6 +45,7 @@ class Action(StrEnum):
     VIEW_RETENTION = "view_retention"
     VIEW_LOYAL_USERS = "view_loyal_users"
     VIEW_COST = "view_cost"
+    VIEW_PROTECT360 = "view_protect360"  # fraud signals and flagged installs
     EXPORT_REPORTS = "export_reports"
 
 
@@ -61,6 +62,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.VIEW_RETENTION,
             Action.VIEW_LOYAL_USERS,
             Action.VIEW_COST,
+            Action.VIEW_PROTECT360,
             Action.EXPORT_REPORTS,
         }
     ),
@@ -80,7 +82,7 @@ GRANT_ACTIONS: dict[str, frozenset[Action]] = {
         {Action.VIEW_REPORTS, Action.VIEW_EVENTS_REPORT, Action.EXPORT_REPORTS}
     ),
     "can_view_revenue": frozenset({Action.VIEW_REPORTS, Action.VIEW_REVENUE}),
-    "can_view_protect360": frozenset(),
+    "can_view_protect360": frozenset({Action.VIEW_REPORTS, Action.VIEW_PROTECT360}),
 }
 
 PARTNER = "partner"

@@ -132,6 +132,9 @@ ADDITIONAL_COLUMNS: list[tuple[str, str]] = [
     ("Conversions", "conversions"),
     ("TikTok Click ID", "ttclid"),
     ("Event ID", "event_id"),
+    # Why the fraud checks flagged the install (events.services.fraud.Reason codes), as
+    # AppsFlyer's Protect360 reports name it.
+    ("Fraud Reason", "fraud_reason"),
 ]
 ADDITIONAL_HEADERS = {field: header for header, field in ADDITIONAL_COLUMNS}
 
@@ -192,6 +195,7 @@ INSTALL_SOURCES: dict[str, Source] = {
     "app_version": ("text", "app_version"),
     "gp_referrer": ("text", "play_referrer"),
     "conversion_type": ("const", "install"),
+    "fraud_reason": ("text", "fraud_reasons"),
 }
 
 EVENT_SOURCES: dict[str, Source] = {
@@ -208,6 +212,7 @@ EVENT_SOURCES: dict[str, Source] = {
     "os_version": ("text", "install__os_version"),
     "app_version": ("text", "install__app_version"),
     "event_id": ("text", "event_id"),
+    "fraud_reason": ("text", "install__fraud_reasons"),
 }
 
 TOUCHPOINT_SOURCES: dict[str, Source] = {

@@ -1,3 +1,4 @@
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from reporting import (
     raw_data_page,
 )
 from reporting import overview as overview_report
+from reporting import protect360 as protect360_report
 from reporting.api_tokens import create_api_token, revoke_api_token
 from reporting.forms import ApiTokenForm
 from reporting.models import ApiToken, ExportJob
@@ -214,3 +216,16 @@ def overview(request: HttpRequest, app_id: str) -> HttpResponse:
         }
     status = 200 if form.is_valid() else 400
     return render(request, "reporting/overview.html", context, status=status)
+
+
+@never_cache
+@login_required
+def protect360(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Protect360: fraud signals per media source and campaign or site id, flagged installs."""
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_PROTECT360)
+    form = protect360_report.Protect360FilterForm(request.GET, access=access)
+    context: dict[str, Any] = {"app": access.app, "form": form, "report": None}
+    if form.is_valid():
+        context["report"] = protect360_report.build(access, form.cleaned_data)
+    status = 200 if form.is_valid() else 400
+    return render(request, "reporting/protect360.html", context, status=status)

@@ -64,6 +64,7 @@ def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> lis
     if not integrations:
         return []
     anchors = _window_anchors(forwarded)
+    flagged = _flagged_installs(forwarded, integrations)
     now = timezone.now()
     postbacks = [
         Postback(
@@ -76,6 +77,7 @@ def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> lis
         )
         for event in forwarded
         for integration in integrations
+        if not (integration.block_flagged_installs and event.install_id in flagged)
         for mapping in integration.enabled_mappings
         if not _mismatch(event, integration, mapping, anchors.get(event.pk))
     ]
@@ -106,6 +108,7 @@ def _mapped_install_postbacks(app: App, new_install: Install) -> list[Postback]:
         )
         for integration in forwarding_integrations(app)
         if not integration.partner.supports_install_postbacks
+        and not _blocks(integration, new_install)
         for mapping in integration.enabled_mappings
         if mapping.app_event_name == INSTALL_APP_EVENT
         # An install has no value, so a row with conditions on it can never hold.
@@ -137,13 +140,36 @@ def _app_install_postbacks(app: App, new_install: Install) -> list[Postback]:
             next_attempt_at=now,
         )
         for integration in integrations
-        if integration.install_postbacks == UsersFrom.ALL_SOURCES
-        or new_install.media_source == integration.partner.media_source
+        if not _blocks(integration, new_install)
+        and (
+            integration.install_postbacks == UsersFrom.ALL_SOURCES
+            or new_install.media_source == integration.partner.media_source
+        )
     ]
     Postback.objects.bulk_create(postbacks)
     if postbacks:
         queue_delivery()
     return postbacks
+
+
+def _blocks(integration: Integration, install: Install) -> bool:
+    """The integration keeps installs flagged by the fraud checks out of its postbacks."""
+    return integration.block_flagged_installs and bool(install.fraud_reasons)
+
+
+def _flagged_installs(events: Sequence[InAppEvent], integrations: list[Integration]) -> set[int]:
+    """Installs of these events' users that the fraud checks flagged (asked only when an
+    integration blocks them)."""
+    if not any(integration.block_flagged_installs for integration in integrations):
+        return set()
+    install_ids = {event.install_id for event in events if event.install_id}
+    if not install_ids:
+        return set()
+    return set(
+        Install.objects.filter(pk__in=install_ids)
+        .exclude(fraud_reasons="")
+        .values_list("pk", flat=True)
+    )
 
 
 def queue_delivery() -> None:
@@ -195,6 +221,11 @@ def _integration_gate(integration: Integration, event: InAppEvent) -> str:
         return "In-app event postbacks are switched off."
     if event.is_reengagement:
         return "Re-engagement events are never sent to TikTok's Events API."
+    if integration.block_flagged_installs and event.install and event.install.fraud_reasons:
+        return (
+            "The user's install was flagged as fraud, and this integration does not send "
+            "flagged installs or their events."
+        )
     return ""
 
 

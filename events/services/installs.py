@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from events.attribution import CLICK, Conversion, decide
 from events.models import Install, Touchpoint
+from events.services import fraud
 from events.services.bulk import insert_new_rows
 from events.services.event_input import Errors
 from events.services.forwarding import plan_postbacks_for_install
@@ -196,6 +197,7 @@ def record_install(app: App, draft: InstallDraft) -> InstallResult:
         if first is None:
             [(decision, touchpoint)] = attribute_conversions(app, [conversion], lookbacks)
             install = _new_install(app, draft, touchpoint, decision.match_type)
+            install.fraud_reasons = ",".join(fraud.check_install(app, install, touchpoint))
             inserted = insert_new_rows(Install, [install], ["id"])
             if not inserted:  # a concurrent request stored this device's first open first
                 existing = Install.objects.get(
@@ -203,6 +205,7 @@ def record_install(app: App, draft: InstallDraft) -> InstallResult:
                 )
                 return InstallResult(DUPLICATE, existing)
             install.pk = inserted[0][0]
+            fraud.flag_burst_companions(app, install)
             plan_postbacks_for_install(app, install)
             return InstallResult(ACCEPTED, install)
         # The device's newest install (the first one exists, so there is one).
@@ -221,7 +224,9 @@ def record_install(app: App, draft: InstallDraft) -> InstallResult:
             return InstallResult(DUPLICATE, first)
         touchpoint = index.by_pk[decision.touch.key]
         install = _new_install(app, draft, touchpoint, decision.match_type, is_reengagement=True)
+        install.fraud_reasons = ",".join(fraud.check_install(app, install, touchpoint))
         install.pk = insert_new_rows(Install, [install], ["id"])[0][0]
+        fraud.flag_burst_companions(app, install)
         plan_postbacks_for_install(app, install)
         return InstallResult(REENGAGEMENT, install)
 

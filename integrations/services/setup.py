@@ -43,7 +43,12 @@ SETTINGS_FIELDS = (
     "view_through_enabled",
     "install_postbacks",
 )
-POSTBACK_FIELDS = ("in_app_postbacks_enabled", "postback_window_value", "postback_window_unit")
+POSTBACK_FIELDS = (
+    "in_app_postbacks_enabled",
+    "postback_window_value",
+    "postback_window_unit",
+    "block_flagged_installs",
+)
 WINDOW_LIMITS = {PostbackWindowUnit.HOURS: 168, PostbackWindowUnit.DAYS: 365}
 
 

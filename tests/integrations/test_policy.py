@@ -28,6 +28,7 @@ ANALYST = {
     A.VIEW_RETENTION,
     A.VIEW_LOYAL_USERS,
     A.VIEW_COST,
+    A.VIEW_PROTECT360,
     A.EXPORT_REPORTS,
 }
 
@@ -50,6 +51,10 @@ TABLE = {
         {A.VIEW_APP, A.VIEW_REPORTS, A.VIEW_EVENTS_REPORT, A.EXPORT_REPORTS},
     ),
     "partner_revenue": ({"can_view_revenue": True}, {A.VIEW_APP, A.VIEW_REPORTS, A.VIEW_REVENUE}),
+    "partner_protect360": (
+        {"can_view_protect360": True},
+        {A.VIEW_APP, A.VIEW_REPORTS, A.VIEW_PROTECT360},
+    ),
     "outsider": (None, set()),
 }
 
