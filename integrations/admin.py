@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from integrations import models
 from integrations.secrets import Secret, SecretInput
-from integrations.services.apps import save_new_app
+from integrations.services.apps import save_admin_app_edit, save_new_app
 from integrations.services.mapping import MappingRow, check_rows
 from integrations.services.setup import (
     activation_errors,
@@ -97,7 +97,15 @@ class AppAdmin(admin.ModelAdmin):
         """A new app gets its server API key here too, shown once (messages live in the
         server-side session, never in a cookie)."""
         if change:
-            super().save_model(request, obj, form, change)
+            model_fields = {field.name for field in obj._meta.concrete_fields}
+            changes = {
+                name: (form.initial.get(name), form.cleaned_data.get(name))
+                for name in form.changed_data
+                # Model fields only (not write-only inputs), and really changed: a JSON list
+                # re-posted as typed counts as changed to Django's form.
+                if name in model_fields and form.initial.get(name) != form.cleaned_data.get(name)
+            }
+            save_admin_app_edit(obj, acting_user=request.user, changes=changes)
             return
         raw_key = save_new_app(obj, acting_user=request.user)
         messages.warning(

@@ -192,3 +192,14 @@ def test_a_malformed_tiktok_app_id_is_refused_with_the_integration_tabs_words(st
     assert "A TikTok App ID is a number, e.g. 7301234567890123456." in response.content.decode()
     integration.refresh_from_db()
     assert integration.tiktok_app_id == ""
+
+
+def test_an_admin_edit_of_an_app_saves_the_changed_fields_and_is_in_the_apps_history(
+    staff_client, app
+):
+    response = change(staff_client, "app", app, name="Trailhead outdoor shop")
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert app.name == "Trailhead outdoor shop"
+    entry = AuditEntry.objects.get(app=app, action="app.edited")
+    assert entry.changes == {"name": ["Trailhead shop", "Trailhead outdoor shop"]}

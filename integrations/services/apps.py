@@ -78,3 +78,15 @@ def save_new_app(app: App, *, acting_user: AbstractBaseUser | None) -> str:
         app.save(force_insert=True)
         record_audit(app=app, acting_user=acting_user, action="app.created", changes={})
     return raw_key
+
+
+def save_admin_app_edit(
+    app: App, *, acting_user: AbstractBaseUser | None, changes: dict[str, tuple[Any, Any]]
+) -> None:
+    """Save the fields of an app edited in the operations admin (its model form has validated
+    them) and record the change in the app's history."""
+    if not changes:
+        return
+    with transaction.atomic():
+        app.save(update_fields=list(changes))
+        record_audit(app=app, acting_user=acting_user, action="app.edited", changes=changes)
