@@ -10,7 +10,8 @@ import ast
 import hashlib
 import json
 import secrets
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,12 +64,59 @@ DERIVED_RATIOS = {
     "real_time_app_install_cost", "profile_visits_rate", "conversion_rate_v2",
     "real_time_conversion_rate_v2",
 }  # fmt: skip
+# In-app, page-event and attribution counters (per mille of impressions, like the above), the
+# value they carry per event in the advertiser's currency, and the costs and rates derived.
+EVENT_COUNTERS = {
+    "purchase": 2, "complete_payment": 2, "registration": 4, "sales_lead": 1,
+    "total_app_event_add_to_cart": 5, "total_pageview": 30, "onsite_shopping": 1,
+    "cta_conversion": 8, "vta_conversion": 2, "cta_purchase": 2, "vta_purchase": 1,
+}  # fmt: skip
+EVENT_VALUES = {
+    "total_purchase_value": ("purchase", 35),
+    "total_onsite_shopping_value": ("onsite_shopping", 40),
+}
+EVENT_RATIOS = {
+    "cost_per_app_install", "cost_per_purchase", "cost_per_registration",
+    "cost_per_sales_lead", "cost_per_total_sales_lead", "cost_per_total_app_event_add_to_cart",
+    "purchase_rate", "registration_rate", "sales_lead_rate", "total_complete_payment_rate",
+    "value_per_complete_payment",
+}  # fmt: skip
+SPEND_SPLIT = {"cash_spend", "voucher_spend"}  # every sandbox cent is cash
 KNOWN_METRICS = (
     {"spend", "impressions", "clicks", "conversion", "ctr", "cpc", "cpm", "cost_per_conversion"}
     | ATTRIBUTE_METRICS
     | set(DERIVED_COUNTERS)
     | DERIVED_RATIOS
+    | set(EVENT_COUNTERS)
+    | set(EVENT_VALUES)
+    | EVENT_RATIOS
+    | SPEND_SPLIT
 )
+# Breakdowns by who saw the ads (AUDIENCE reports) and by hour: each ad's delivery in a
+# country on a day is split by these fixed shares, so every breakdown sums to the same totals.
+AUDIENCE_SHARES: dict[str, list[tuple[str, int]]] = {
+    "gender": [("MALE", 55), ("FEMALE", 42), ("NONE", 3)],
+    "age": [
+        ("AGE_13_17", 2), ("AGE_18_24", 30), ("AGE_25_34", 35), ("AGE_35_44", 18),
+        ("AGE_45_54", 10), ("AGE_55_100", 5),
+    ],
+    "platform": [("IOS", 45), ("ANDROID", 50), ("PC", 5)],
+}  # fmt: skip
+# province_id: geoname ids of each country's regions the sandbox delivers in.
+PROVINCE_SHARES: dict[str, list[tuple[str, int]]] = {
+    "US": [("5332921", 40), ("4736286", 35), ("5128638", 25)],
+    "GB": [("6269131", 85), ("2638360", 15)],
+    "JP": [("1850144", 60), ("1853904", 40)],
+    "DE": [("2951839", 50), ("2861876", 50)],
+    "FR": [("3012874", 100)],
+    "NL": [("2749879", 100)],
+}
+HOUR_SHARES = [
+    (f"{h:02d}", w)
+    for h, w in enumerate([2, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 7, 8, 8, 7, 5, 3])
+]
+AUDIENCE_DIMENSIONS = {"gender", "age", "platform", "province_id", "country_code"}
+BASIC_DIMENSIONS = {"country_code"}
 # data_level → the id dimension it is grouped by (§5): every level sums the ad-level rows.
 LEVEL_IDS = {
     "AUCTION_AD": "ad_id",
@@ -390,36 +438,44 @@ def _report_page(params: Any, known: AccessToken) -> dict[str, Any]:
     dimensions = _json_list(params.get("dimensions", "[]"), "dimensions")
     if id_dimension not in dimensions:
         raise Refused(40002, f"dimensions: {level} reports need {id_dimension}.")
-    by_country = "country_code" in dimensions
-    by_day = "stat_time_day" in dimensions
-    if by_country and report_type == "BASIC":
-        raise Refused(40002, "dimensions: country_code is not supported by BASIC reports.")
-    if set(dimensions) - {id_dimension, "stat_time_day", "country_code"}:
+    breakdowns = [d for d in dimensions if d not in (id_dimension, "stat_time_day")]
+    allowed = AUDIENCE_DIMENSIONS if report_type == "AUDIENCE" else BASIC_DIMENSIONS
+    if set(breakdowns) - allowed - {"stat_time_hour"}:
         raise Refused(40002, f"dimensions: unsupported dimension in {dimensions}.")
+    by_day = "stat_time_day" in dimensions
+    by_hour = "stat_time_hour" in dimensions
+    if by_day and by_hour:
+        raise Refused(40002, "dimensions: use stat_time_day or stat_time_hour, not both.")
     metrics = _json_list(params.get("metrics", '["spend","impressions"]'), "metrics")
     unknown = [m for m in metrics if m not in KNOWN_METRICS]
     if unknown:
         raise Refused(40002, f"metrics: unknown metric {unknown[0]}.")
-    start, end = _date_span(params)
+    if str(params.get("query_lifetime", params.get("lifetime", ""))).lower() == "true":
+        if by_day or by_hour or "country_code" in breakdowns:
+            raise Refused(
+                40002, "dimensions: lifetime reports take no time or country_code dimension."
+            )
+        start = datetime.fromtimestamp(marketing.created_at(advertiser_id), tz=UTC).date()
+        end = advertiser.local_today()
+    else:
+        start, end = _date_span(params, max_days=_longest_span(by_day=by_day, by_hour=by_hour))
     page, page_size = _paging(params)
-    include_deleted = _has_status_all(params.get("filtering", ""))
+    # §5.1: below the advertiser level TikTok leaves deleted campaigns out unless asked.
+    include_deleted = level == "AUCTION_ADVERTISER" or _has_status_all(params.get("filtering", ""))
     rows = _rows(
         advertiser,
         start,
         end,
         id_dimension=id_dimension,
-        by_day=by_day,
-        by_country=by_country,
+        by_day=by_day or by_hour,
+        breakdowns=breakdowns,
         include_deleted=include_deleted,
     )
     total = len(rows)
     chosen = rows[(page - 1) * page_size : page * page_size]
     return envelope(
         data={
-            "list": [
-                _render_row(advertiser, row, metrics, id_dimension, by_day, by_country)
-                for row in chosen
-            ],
+            "list": [_render_row(advertiser, row, metrics, id_dimension, by_day) for row in chosen],
             "page_info": {
                 "page": page,
                 "page_size": page_size,
@@ -430,7 +486,14 @@ def _report_page(params: Any, known: AccessToken) -> dict[str, Any]:
     )
 
 
-def _date_span(params: Any) -> tuple[date, date]:
+def _longest_span(*, by_day: bool, by_hour: bool) -> int:
+    """§5.1: 1 day with stat_time_hour, 30 with stat_time_day, 365 with no time dimension."""
+    if by_hour:
+        return 1
+    return MAX_DAYS_WITH_STAT_TIME_DAY if by_day else 365
+
+
+def _date_span(params: Any, *, max_days: int) -> tuple[date, date]:
     try:
         start = date.fromisoformat(params.get("start_date", ""))
         end = date.fromisoformat(params.get("end_date", ""))
@@ -438,8 +501,12 @@ def _date_span(params: Any) -> tuple[date, date]:
         raise Refused(40002, "start_date/end_date: use YYYY-MM-DD.") from None
     if end < start:
         raise Refused(40002, "end_date must not be earlier than start_date.")
-    if (end - start).days + 1 > MAX_DAYS_WITH_STAT_TIME_DAY:
-        raise Refused(40002, "The time span between start_date and end_date exceeds 30 days.")
+    if (end - start).days + 1 > max_days:
+        raise Refused(
+            40002,
+            f"The time span between start_date and end_date exceeds {max_days} "
+            f"day{'s' if max_days != 1 else ''}.",
+        )
     return start, end
 
 
@@ -467,6 +534,10 @@ def _has_status_all(raw: str) -> bool:
     return False
 
 
+Segment = tuple[tuple[str, str], ...]  # (dimension, value) pairs, in the request's order
+Row = tuple[date | None, marketing.Ad, Segment, marketing.Metrics]
+
+
 def _rows(
     advertiser: marketing.SandboxAdvertiser,
     start: date,
@@ -474,46 +545,90 @@ def _rows(
     *,
     id_dimension: str,
     by_day: bool,
-    by_country: bool,
+    breakdowns: list[str],
     include_deleted: bool,
-) -> list[tuple[date | None, marketing.Ad, str, marketing.Metrics]]:
-    """The ad-level delivery summed to the level's id (and day/country when asked): the ad
-    kept in each row stands for its group's campaign/ad group names and ids."""
+) -> list[Row]:
+    """The ad-level delivery split by the breakdowns and summed to the level's id (and day
+    when asked): the ad kept in each row stands for its group's campaign/ad group names."""
     rows = marketing.delivery(advertiser, start, end, include_deleted=include_deleted)
-    Key = tuple[date | None, str, str]
-    summed: dict[Key, tuple[date | None, marketing.Ad, str, marketing.Metrics]] = {}
+    summed: dict[tuple[date | None, str, Segment], Row] = {}
     for day, ad, country, metrics in rows:
         group = (
             advertiser.advertiser_id
             if id_dimension == "advertiser_id"
             else getattr(ad, id_dimension)
         )
-        key = (day if by_day else None, group, country if by_country else "")
-        previous = summed.get(key)
-        summed[key] = (key[0], ad, key[2], previous[3] + metrics if previous else metrics)
+        for segment, part in _segments(advertiser, day, country, metrics, breakdowns):
+            key = (day if by_day else None, group, segment)
+            previous = summed.get(key)
+            summed[key] = (key[0], ad, segment, previous[3] + part if previous else part)
     return list(summed.values())
+
+
+def _segments(
+    advertiser: marketing.SandboxAdvertiser,
+    day: date,
+    country: str,
+    metrics: marketing.Metrics,
+    breakdowns: list[str],
+) -> list[tuple[Segment, marketing.Metrics]]:
+    """One delivery row split by each breakdown in turn (fixed shares; parts sum exactly)."""
+    parts: list[tuple[Segment, marketing.Metrics]] = [((), metrics)]
+    for dimension in breakdowns:
+        if dimension == "country_code":
+            shares = [(country, 1)]
+        elif dimension == "province_id":
+            shares = PROVINCE_SHARES.get(country, [("0", 1)])
+        elif dimension == "stat_time_hour":
+            shares = [(f"{day.isoformat()} {hour}:00:00", w) for hour, w in HOUR_SHARES]
+        else:
+            shares = AUDIENCE_SHARES[dimension]
+        parts = [
+            ((*segment, (dimension, value)), piece)
+            for segment, whole in parts
+            for (value, _), piece in zip(
+                shares, _split(whole, [w for _, w in shares], advertiser.currency), strict=True
+            )
+        ]
+    return parts
+
+
+def _split(m: marketing.Metrics, weights: list[int], currency: str) -> list[marketing.Metrics]:
+    """`m` in parts by `weights`: whole counts and whole currency units (cents, or yen), the
+    remainder in the last part, so the parts add up to `m` exactly."""
+    scale = 1 if currency in marketing.ZERO_DECIMAL_CURRENCIES else 100
+    cents = int(m.spend * scale)
+    total = sum(weights)
+    values = [cents, m.impressions, m.clicks, m.conversion]
+    pieces = [[v * w // total for v in values] for w in weights]
+    for index, value in enumerate(values):
+        pieces[-1][index] += value - sum(piece[index] for piece in pieces)
+    return [
+        marketing.Metrics(Decimal(c) / scale, impressions, clicks, conversion)
+        for c, impressions, clicks, conversion in pieces
+    ]
 
 
 def _render_row(
     advertiser: marketing.SandboxAdvertiser,
-    row: tuple[date | None, marketing.Ad, str, marketing.Metrics],
+    row: Row,
     metrics: list[str],
     id_dimension: str,
     by_day: bool,
-    by_country: bool,
 ) -> dict[str, Any]:
-    day, ad, country, m = row
+    day, ad, segment, m = row
     group = (
         advertiser.advertiser_id if id_dimension == "advertiser_id" else getattr(ad, id_dimension)
     )
     dimensions = {id_dimension: group}
     if by_day and day is not None:
         dimensions["stat_time_day"] = marketing.stat_time_day(day)
-    if by_country:
-        dimensions["country_code"] = country
+    dimensions.update(dict(segment))
     money = marketing.format_money
     values: dict[str, Any] = {
         "spend": money(m.spend, advertiser.currency),
+        "cash_spend": money(m.spend, advertiser.currency),
+        "voucher_spend": money(Decimal(0), advertiser.currency),
         "impressions": str(m.impressions),
         "clicks": m.clicks,  # some counters come unquoted (§5.2)
         "conversion": str(m.conversion),
@@ -536,9 +651,16 @@ def _render_row(
         "call_to_action": "SHOP_NOW",
     }
     counters = {
-        name: m.impressions * per_mille // 1000 for name, per_mille in DERIVED_COUNTERS.items()
+        name: m.impressions * per_mille // 1000
+        for name, per_mille in {**DERIVED_COUNTERS, **EVENT_COUNTERS}.items()
     }
     values.update({name: str(count) for name, count in counters.items()})
+    values.update(
+        {
+            name: money(Decimal(counters[event] * unit_value), advertiser.currency)
+            for name, (event, unit_value) in EVENT_VALUES.items()
+        }
+    )
     values.update(PLAIN_ATTRIBUTES)
     values.update(_ratios(advertiser, m, counters))
     return {"dimensions": dimensions, "metrics": {name: values[name] for name in metrics}}
@@ -575,4 +697,20 @@ def _ratios(
         "secondary_goal_result_rate": rate(counters["secondary_goal_result"], m.impressions),
         "real_time_app_install_cost": per(m.spend, counters["real_time_app_install"]),
         "profile_visits_rate": rate(counters["profile_visits"], m.impressions),
+        "cost_per_app_install": per(m.spend, counters["app_install"]),
+        "cost_per_purchase": per(m.spend, counters["purchase"]),
+        "cost_per_registration": per(m.spend, counters["registration"]),
+        "cost_per_sales_lead": per(m.spend, counters["sales_lead"]),
+        "cost_per_total_sales_lead": per(m.spend, counters["sales_lead"]),
+        "cost_per_total_app_event_add_to_cart": per(
+            m.spend, counters["total_app_event_add_to_cart"]
+        ),
+        "purchase_rate": rate(counters["purchase"], m.clicks),
+        "registration_rate": rate(counters["registration"], m.clicks),
+        "sales_lead_rate": rate(counters["sales_lead"], m.clicks),
+        "total_complete_payment_rate": rate(counters["complete_payment"], m.clicks),
+        "value_per_complete_payment": per(
+            Decimal(counters["purchase"] * EVENT_VALUES["total_purchase_value"][1]),
+            counters["complete_payment"],
+        ),
     }

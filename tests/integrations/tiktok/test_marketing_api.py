@@ -126,7 +126,14 @@ def report_params(**overrides):
     ("overrides", "code", "words"),
     [
         ({"end_date": "2026-04-15"}, 40002, "exceeds 30 days"),
-        ({"dimensions": '["ad_id","stat_time_day","country_code"]'}, 40002, "country_code"),
+        # §5.1: a BASIC report may break down by country, a lifetime one may not.
+        ({"dimensions": '["ad_id","stat_time_day","country_code"]'}, 0, "OK"),
+        (
+            {"dimensions": '["ad_id","country_code"]', "query_lifetime": "true"},
+            40002,
+            "country_code",
+        ),
+        ({"dimensions": '["ad_id","stat_time_hour"]'}, 40002, "exceeds 1 day"),
         ({"page_size": "1001"}, 40002, "page_size"),
         ({"advertiser_id": "7012345678901234570"}, 40001, "No permission"),
         ({"dimensions": "['ad_id', 'stat_time_day']"}, 0, "OK"),  # old clients' repr

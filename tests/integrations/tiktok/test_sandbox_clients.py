@@ -3,8 +3,9 @@ every report level summed from the ads, user/info, and advertiser create_time.""
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -147,3 +148,74 @@ def test_the_official_sdks_campaign_report_request_sums_like_the_sandbox(client)
     expected = marketing.totals(US, date(2026, 3, 1), date(2026, 3, 12))
     assert summed(answer) == (expected.spend, expected.impressions)
     assert answer["data"]["page_info"]["total_number"] == 2
+
+
+UK = "7012345678901234567"  # has a deleted campaign
+
+
+@pytest.mark.parametrize(
+    ("report_type", "level", "dimensions"),
+    [
+        ("AUDIENCE", "AUCTION_CAMPAIGN", ["campaign_id", "stat_time_day", "gender", "age"]),
+        ("AUDIENCE", "AUCTION_AD", ["ad_id", "stat_time_day", "platform"]),
+        ("AUDIENCE", "AUCTION_AD", ["ad_id", "stat_time_day", "province_id"]),
+        ("AUDIENCE", "AUCTION_ADVERTISER", ["advertiser_id", "stat_time_day", "country_code"]),
+        ("BASIC", "AUCTION_AD", ["ad_id", "stat_time_day", "country_code"]),
+    ],
+)
+def test_breakdowns_airbyte_asks_for_sum_to_the_unbroken_report(
+    client, report_type, level, dimensions
+):
+    """Airbyte's audience, platform, province and country streams (source-tiktok-marketing
+    4.7.0): every split of a day's delivery adds up to the same spend and impressions."""
+    token = state.issue_token(advertiser_ids=[US])
+    whole = report(client, token, level, json.dumps(dimensions[:2]))
+    split = report(client, token, level, json.dumps(dimensions), report_type=report_type)
+    assert split["code"] == 0, split["message"]
+    assert summed(split) == summed(whole)
+    assert len(split["data"]["list"]) > len(whole["data"]["list"])
+
+
+def test_hourly_reports_cover_one_day_and_sum_to_it(client):
+    token = state.issue_token(advertiser_ids=[US])
+    day = {"start_date": "2026-03-01", "end_date": "2026-03-01"}
+    daily = report(client, token, "AUCTION_CAMPAIGN", '["campaign_id","stat_time_day"]', **day)
+    hourly = report(client, token, "AUCTION_CAMPAIGN", '["campaign_id","stat_time_hour"]', **day)
+    assert summed(hourly) == summed(daily)
+    hours = {row["dimensions"]["stat_time_hour"] for row in hourly["data"]["list"]}
+    assert hours == {f"2026-03-01 {h:02d}:00:00" for h in range(24)}
+
+
+def test_lifetime_reports_sum_every_day_since_the_account_was_created(client):
+    token = state.issue_token(advertiser_ids=[US])
+    lifetime = report(
+        client, token, "AUCTION_CAMPAIGN", '["campaign_id"]', query_lifetime="true",
+        start_date="", end_date="",
+    )  # fmt: skip
+    assert lifetime["code"] == 0, lifetime["message"]
+    created = datetime.fromtimestamp(marketing.created_at(US), tz=UTC).date()
+    expected = marketing.totals(US, created, marketing.ADVERTISERS[US].local_today())
+    assert summed(lifetime) == (expected.spend, expected.impressions)
+
+
+def test_the_advertiser_level_includes_deleted_campaigns_and_lower_levels_do_not(client):
+    token = state.issue_token(advertiser_ids=[UK])
+    params = {"advertiser_id": UK}
+    advertiser = report(client, token, "AUCTION_ADVERTISER", '["advertiser_id"]', **params)
+    campaigns = report(client, token, "AUCTION_CAMPAIGN", '["campaign_id"]', **params)
+    every = marketing.totals(UK, date(2026, 3, 1), date(2026, 3, 2))
+    assert summed(advertiser) == (every.spend, every.impressions)
+    assert summed(campaigns)[0] < every.spend
+
+
+def test_airbytes_event_and_spend_metrics_are_answered(client):
+    token = state.issue_token(advertiser_ids=[US])
+    metrics = (
+        '["cash_spend","voucher_spend","spend","total_purchase_value","purchase",'
+        '"cost_per_purchase","complete_payment","value_per_complete_payment","vta_conversion"]'
+    )
+    answer = report(client, token, "AUCTION_ADVERTISER", '["advertiser_id"]', metrics=metrics)
+    assert answer["code"] == 0, answer["message"]
+    row = answer["data"]["list"][0]["metrics"]
+    assert row["cash_spend"] == row["spend"] and Decimal(row["voucher_spend"]) == 0
+    assert Decimal(row["total_purchase_value"]) == 35 * int(row["purchase"])
