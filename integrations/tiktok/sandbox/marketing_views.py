@@ -632,11 +632,15 @@ def _render_row(
         "impressions": str(m.impressions),
         "clicks": m.clicks,  # some counters come unquoted (§5.2)
         "conversion": str(m.conversion),
-        "ctr": f"{100 * m.clicks / m.impressions:.2f}" if m.impressions else "-",
-        "cpc": money(m.spend / m.clicks, advertiser.currency) if m.clicks else "-",
-        "cpm": money(1000 * m.spend / m.impressions, advertiser.currency) if m.impressions else "-",
-        "cost_per_conversion": (
-            money(m.spend / m.conversion, advertiser.currency) if m.conversion else "-"
+        # A cost or rate with nothing to divide by is zero, as TikTok sends it; "-" is for
+        # metrics that do not apply at all (tap-tiktok-ads reads only those as null).
+        "ctr": f"{100 * m.clicks / m.impressions:.2f}" if m.impressions else "0.00",
+        "cpc": money(m.spend / m.clicks if m.clicks else Decimal(0), advertiser.currency),
+        "cpm": money(
+            1000 * m.spend / m.impressions if m.impressions else Decimal(0), advertiser.currency
+        ),
+        "cost_per_conversion": money(
+            m.spend / m.conversion if m.conversion else Decimal(0), advertiser.currency
         ),
         "campaign_name": ad.campaign_name,
         "campaign_id": ad.campaign_id,
