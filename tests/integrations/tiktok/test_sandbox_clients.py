@@ -219,3 +219,17 @@ def test_airbytes_event_and_spend_metrics_are_answered(client):
     row = answer["data"]["list"][0]["metrics"]
     assert row["cash_spend"] == row["spend"] and Decimal(row["voucher_spend"]) == 0
     assert Decimal(row["total_purchase_value"]) == 35 * int(row["purchase"])
+
+
+def test_costs_and_rates_with_nothing_to_divide_by_are_zero_not_a_dash(client):
+    """tap-tiktok-ads 1.2.1 reads "-" as null only for secondary-goal metrics: a "-" in
+    cost_per_conversion fails its schema check. Small audience slices have no conversions."""
+    token = state.issue_token(advertiser_ids=[US])
+    answer = report(
+        client, token, "AUCTION_AD", '["ad_id","stat_time_day","gender"]',
+        report_type="AUDIENCE", metrics='["ctr","cpc","cpm","cost_per_conversion","conversion"]',
+    )  # fmt: skip
+    rows = [row["metrics"] for row in answer["data"]["list"]]
+    assert any(row["conversion"] == "0" for row in rows)
+    for row in rows:
+        assert all(Decimal(row[name]) >= 0 for name in ("ctr", "cpc", "cpm", "cost_per_conversion"))
