@@ -1,12 +1,18 @@
 """Ingestion benchmark: events per second through the batch endpoint, and single-event latency.
 
-Starts a production-like server (gunicorn, DEBUG off, PostgreSQL in a database of its own),
-seeds installs and touchpoints so that attribution does real work, then over HTTP:
+Starts a production-like server (gunicorn, DEBUG off, PostgreSQL in a database of its own, a
+free port), seeds installs and touchpoints so that attribution does real work, and an active
+TikTok web integration whose mapping forwards every event (so each event also writes its
+postback to the outbox, as in production), then over HTTP:
 
 1. sends batches of 1,000 events from a few concurrent senders and prints events/s (every
-   event validated, attributed against its user's install or touchpoints, and committed);
+   event validated, attributed against its user's install or touchpoints, its postback
+   planned, all committed), the CPU time per event of the web workers and of the PostgreSQL
+   backends (from /proc), and, in the same run, PostgreSQL's own `COPY FROM` of the same rows
+   into the same table (its indexes and triggers included) as the limit to compare with;
 2. sends single events at a fixed 200 requests/s (open loop) and prints latency percentiles,
-   measured from each request's scheduled start so a slow server cannot hide its queue.
+   measured from each request's scheduled start so a slow server cannot hide its queue, and
+   the web workers' CPU time per request.
 
     .venv/bin/python bench/ingest.py [--batches 60] [--senders 3] [--rps 200] [--seconds 15]
 
@@ -25,16 +31,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+from _measure import CpuMeter, backend_pids, children_of, cpu_seconds, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/sb_bench_ingest"
-PORT = 8461
+PORT = free_port()
+# Every event the bench sends is mapped, so every event gets a postback.
+MAPPED = {
+    "view_content": "ViewContent",
+    "add_to_cart": "AddToCart",
+    "purchase": "Purchase",
+    "sign_up": "CompleteRegistration",
+    "search": "Search",
+}
 USERS_WITH_INSTALL = 20_000
 USERS_WITH_CLICK_ONLY = 10_000
 EVENT_NAMES = ["view_content", "add_to_cart", "purchase", "sign_up", "search"]
@@ -81,6 +97,7 @@ def seed(database_url: str) -> tuple[str, str]:
     from django.utils import timezone
 
     from events.models import Install, Touchpoint
+    from integrations.models import EventMapping, Integration, Partner, Pixel
     from integrations.services.apps import create_app
 
     call_command("migrate", verbosity=0)
@@ -125,6 +142,25 @@ def seed(database_url: str) -> tuple[str, str]:
         for n in range(USERS_WITH_INSTALL)
     ]
     Install.objects.bulk_create(installs, batch_size=2000)
+    integration = Integration.objects.create(
+        app=app,
+        partner=Partner.objects.get(media_source="tiktokweb_int"),
+        is_active=True,
+        in_app_postbacks_enabled=True,
+    )
+    Pixel.objects.create(
+        integration=integration, pixel_code="CQ8RT3JC77U4D5MLS2A0", access_token="t" * 40
+    )
+    EventMapping.objects.bulk_create(
+        EventMapping(
+            integration=integration,
+            app_event_name=ours,
+            partner_event_name=theirs,
+            users_from="all_sources",
+            including="values_and_revenue",
+        )
+        for ours, theirs in MAPPED.items()
+    )
     with connections["default"].cursor() as cursor:
         cursor.execute("ANALYZE")
     connections.close_all()
@@ -179,7 +215,9 @@ def start_server(database_url: str, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def run_batches(url: str, headers: dict, batches: int, senders: int) -> tuple[float, int]:
+def run_batches(
+    url: str, headers: dict, batches: int, senders: int, meter_for: Callable[[], CpuMeter]
+) -> tuple[float, int, CpuMeter]:
     rng = random.Random(4)
     bodies = [
         json.dumps({"events": [make_event(b * 1000 + i, rng) for i in range(1000)]})
@@ -195,12 +233,17 @@ def run_batches(url: str, headers: dict, batches: int, senders: int) -> tuple[fl
         with lock:
             accepted += response.json()["accepted"]
 
-    # One warm-up batch so each worker has its connection and imports before timing.
-    requests.post(url, data=bodies.pop(), headers=headers, timeout=60).raise_for_status()
+    # Warm-up batches so the workers have their connections and imports before timing.
+    for _ in range(senders):
+        requests.post(url, data=bodies.pop(), headers=headers, timeout=60).raise_for_status()
+    meter = meter_for()
+    meter.start()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=senders) as pool:
         list(pool.map(send, bodies))
-    return time.perf_counter() - started, accepted
+    elapsed = time.perf_counter() - started
+    meter.stop(late=meter_for().groups)
+    return elapsed, accepted, meter
 
 
 def run_singles(url: str, headers: dict, rps: int, seconds: float) -> tuple[list[float], int]:
@@ -232,6 +275,48 @@ def run_singles(url: str, headers: dict, rps: int, seconds: float) -> tuple[list
     return latencies, failures
 
 
+def copy_limit(database_url: str, app_id: str) -> tuple[int, float, float]:
+    """PostgreSQL's own `COPY FROM` of the rows the batch phase stored, into the same table
+    (its indexes and the rollup's triggers included), event ids suffixed so none collides:
+    (rows, wall seconds, backend CPU seconds). The copies are deleted afterwards."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        columns = [
+            name
+            for (name,) in connection.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'events_inappevent' AND column_name <> 'id' "
+                "ORDER BY ordinal_position"
+            )
+        ]
+        selected = ", ".join(
+            "e.event_id || '-copy'" if name == "event_id" else f"e.{name}" for name in columns
+        )
+        data = bytearray()
+        query = (
+            f"COPY (SELECT {selected} FROM events_inappevent e "  # noqa: S608 - names from the catalog
+            "JOIN integrations_app a ON a.id = e.app_id WHERE a.app_id = %s) TO STDOUT"
+        )
+        with connection.cursor().copy(query, [app_id]) as copy:
+            for chunk in copy:
+                data += chunk
+        rows = data.count(b"\n")
+        pid = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+        before = cpu_seconds(pid)
+        started = time.perf_counter()
+        with connection.cursor().copy(
+            f"COPY events_inappevent ({', '.join(columns)}) FROM STDIN"
+        ) as copy:
+            copy.write(bytes(data))
+        connection.commit()
+        elapsed = time.perf_counter() - started
+        used = cpu_seconds(pid) - before
+        connection.execute("DELETE FROM events_inappevent WHERE event_id LIKE '%%-copy'")
+        connection.commit()
+    return rows, elapsed, used
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -251,26 +336,64 @@ def main() -> None:
     app_id, key = seed(database_url)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     base = f"http://127.0.0.1:{PORT}/api/v1/apps/{app_id}"
+    database = urlsplit(database_url).path.lstrip("/")
     server = start_server(database_url, args.workers)
+    import psycopg
+
+    watcher = psycopg.connect(database_url, autocommit=True)
+
+    def meter_for() -> CpuMeter:
+        meter = CpuMeter()
+        meter.add("web workers", children_of(server.pid))
+        meter.add("PostgreSQL backends", backend_pids(watcher, database))
+        return meter
+
     try:
-        seconds, accepted = run_batches(f"{base}/events/batch", headers, args.batches, args.senders)
+        seconds, accepted, batch_meter = run_batches(
+            f"{base}/events/batch", headers, args.batches, args.senders, meter_for
+        )
+        postbacks = watcher.execute("SELECT count(*) FROM events_postback").fetchone()[0]
+        events = watcher.execute("SELECT count(*) FROM events_inappevent").fetchone()[0]
+        copy_rows, copy_seconds, copy_cpu = copy_limit(database_url, app_id)
+        single_meter = meter_for()
+        single_meter.start()
         latencies, failures = run_singles(f"{base}/events", headers, args.rps, args.seconds)
+        single_meter.stop()
     finally:
+        watcher.close()
         server.terminate()
         server.wait(timeout=30)
 
+    rate = accepted / seconds
+    copy_rate = copy_rows / copy_seconds
     print(f"machine: {os.cpu_count()} cores; gunicorn {args.workers} sync workers; PostgreSQL")
     print(
-        f"batch endpoint: {accepted:,} events in {seconds:.2f} s = "
-        f"{accepted / seconds:,.0f} events/s ({args.senders} concurrent senders, "
-        "1,000 events per batch, attribution included)"
+        f"batch endpoint: {accepted:,} events in {seconds:.2f} s = {rate:,.0f} events/s "
+        f"({args.senders} concurrent senders, 1,000 events per batch, attribution and the "
+        f"postback outbox included: {postbacks:,} postbacks for {events:,} stored events)"
     )
+    print(*batch_meter.per_event_lines(accepted), sep="\n")
+    print(
+        f"PostgreSQL COPY FROM of the same {copy_rows:,} rows into the same table: "
+        f"{copy_seconds:.2f} s = {copy_rate:,.0f} rows/s, backend "
+        f"{copy_cpu / copy_rows * 1e6:,.0f} µs CPU per row; the API is "
+        f"{copy_rate / rate:.1f}× slower in wall-clock, "
+        f"{sum(batch_meter.used.values()) / accepted / (copy_cpu / copy_rows):.1f}× in CPU"
+    )
+    requests_sent = len(latencies)
     print(
         f"single events at {args.rps} requests/s for {args.seconds:.0f} s "
-        f"({len(latencies):,} requests, {failures} not 202): "
+        f"({requests_sent:,} requests, {failures} not 202): "
         f"p50 {percentile(latencies, 50):.1f} ms, p90 {percentile(latencies, 90):.1f} ms, "
         f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms, "
         f"mean {statistics.fmean(latencies):.1f} ms"
+    )
+    print(
+        *[
+            f"  {name}: {used / requests_sent * 1e3:.2f} ms CPU per request"
+            for name, used in single_meter.used.items()
+        ],
+        sep="\n",
     )
 
 
