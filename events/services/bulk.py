@@ -28,6 +28,8 @@ def insert_new_rows(
     connection = connections[db]
     meta = model._meta
     fields = [f for f in meta.local_concrete_fields if not f.primary_key]
+    if connection.vendor == "postgresql":
+        return _insert_as_arrays(connection, model, objs, fields, returning, skip_repeats=True)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column or f.name) for f in fields)
     returning_sql = ", ".join(quote(_column(model, name)) for name in returning)
@@ -64,3 +66,71 @@ def _rows_per_statement(connection: BaseDatabaseWrapper, field_count: int) -> in
     connection.ensure_connection()
     limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     return max(1, limit // field_count)
+
+
+def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
+    """Insert many rows (a repeat is an error, as with `bulk_create`): on PostgreSQL in one
+    statement of column arrays, elsewhere with `bulk_create`."""
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objs, batch_size=POSTGRES_ROWS_PER_STATEMENT)
+        return
+    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+    _insert_as_arrays(connection, model, objs, fields, [], skip_repeats=False)
+
+
+def _insert_as_arrays(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    objs: Sequence[models.Model],
+    fields: list[models.Field],
+    returning: Sequence[str],
+    *,
+    skip_repeats: bool,
+) -> list[tuple]:
+    """`INSERT … SELECT * FROM unnest(%b::type[], …)`: one parameter per column whatever the
+    number of rows, so the statement is the same text for every batch (psycopg converts it
+    once) and no 40,000-placeholder query is built and parsed per request, which cost more
+    than the rows themselves."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+    # Table, column and type names come from the model's metadata; values are parameters.
+    table = quote(model._meta.db_table)
+    statement = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    if skip_repeats:
+        statement += " ON CONFLICT DO NOTHING"
+    if returning:
+        statement += " RETURNING " + ", ".join(quote(_column(model, name)) for name in returning)
+    import psycopg  # PostgreSQL only
+
+    rows: list[tuple] = []
+    connection.ensure_connection()
+    # psycopg's own cursor binds on the server, arrays in binary (Django's client-side cursor
+    # would quote every value into the statement's text). Same connection, same transaction.
+    with psycopg.Cursor(connection.connection) as cursor:
+        for start in range(0, len(objs), POSTGRES_ROWS_PER_STATEMENT):
+            batch = objs[start : start + POSTGRES_ROWS_PER_STATEMENT]
+            params = [_column_values(field, batch, connection) for field in fields]
+            cursor.execute(statement, params)
+            if returning:
+                rows.extend(cursor.fetchall())
+    return rows
+
+
+# Fields whose stored value is the attribute as it is: text is text, a foreign key its id.
+_AS_IS = (models.CharField, models.TextField, models.ForeignKey)
+_CONVERTED = (models.GenericIPAddressField,)  # "" is stored as NULL
+
+
+def _column_values(
+    field: models.Field, batch: Sequence[models.Model], connection: BaseDatabaseWrapper
+) -> list:
+    """One column of the batch as the database stores it. Text and ids are read as they are
+    (Django's per-value preparation of 185,000 values was a fifth of a batch's CPU); times,
+    JSON, decimals and addresses go through Django's own preparation."""
+    if isinstance(field, _AS_IS) and not isinstance(field, _CONVERTED):
+        return [getattr(obj, field.attname) for obj in batch]
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in batch]

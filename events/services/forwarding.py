@@ -23,6 +23,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from events.models import InAppEvent, Install, Postback
+from events.services.bulk import insert_rows
 from integrations.models import (
     App,
     EventMapping,
@@ -81,7 +82,7 @@ def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> lis
         for mapping in integration.enabled_mappings
         if not _mismatch(event, integration, mapping, anchors.get(event.pk))
     ]
-    Postback.objects.bulk_create(postbacks, batch_size=1000)
+    insert_rows(Postback, postbacks)
     if postbacks:
         queue_delivery()
     return postbacks
