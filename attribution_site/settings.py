@@ -80,6 +80,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# /metrics answers only scrapers sending this as a Bearer token; unset, /metrics is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 
 def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:

@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from attribution_site import ops_views
+
 admin.site.site_header = "Signalboard operations"
 admin.site.site_title = "Signalboard admin"
 
@@ -12,6 +14,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     # TikTok for Business OAuth (connect-only): /oauth/login/tiktok-business/, /oauth/complete/…
     path("oauth/", include("social_django.urls", namespace="social")),
     # events first: its deliveries pages live under an integration's URL, beside the setup tabs.
