@@ -80,6 +80,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# The ECB's reference rates (eurofxref-daily.xml), fetched every 6 hours; unset: not fetched.
+EXCHANGE_RATES_URL = (
+    env_url("EXCHANGE_RATES_URL", "") if env.str("EXCHANGE_RATES_URL", default="").strip() else ""
+)
 # /metrics answers only scrapers sending this as a Bearer token; unset, /metrics is off (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 

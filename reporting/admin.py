@@ -29,8 +29,14 @@ class CostRecordAdmin(admin.ModelAdmin):
 
 @admin.register(models.ExchangeRate)
 class ExchangeRateAdmin(admin.ModelAdmin):
-    list_display = ["day", "currency", "per_usd"]
-    list_filter = ["currency"]
+    list_display = ["day", "currency", "per_usd", "source"]
+    list_filter = ["currency", "source"]
+    readonly_fields = ["source"]  # an admin's save makes it an admin rate, kept by the feed
+
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        obj.source = models.ExchangeRate.Source.ADMIN
+        super().save_model(request, obj, form, change)
+
     date_hierarchy = "day"
 
 

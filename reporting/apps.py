@@ -18,6 +18,8 @@ class ReportingConfig(AppConfig):
             "Pull cost", "reporting.cost_tasks.pull_all_cost", settings.COST_PULL_EVERY_MINUTES
         )
         register("Delete old exports", "reporting.tasks.delete_old_exports", minutes=60)
+        # The ECB publishes once a working day, around 16:00 CET (nothing when unset).
+        register("Fetch exchange rates", "reporting.ecb_rates.fetch_rates", minutes=360)
         register("Sweep export jobs", "reporting.tasks.sweep_export_jobs", minutes=5)
         # integrations queues cost pulls and shows ad revenue arrivals; both are ours
         # (integrations/hooks.py lists what may be plugged in).

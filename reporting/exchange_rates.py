@@ -50,6 +50,16 @@ class Rates:
             self._days[currency].append(day)
             self._rates[currency].append(per_usd)
 
+    def stale(self, as_of: date, *, older_than_days: int = 3) -> list[tuple[str, date]]:
+        """Currencies whose newest rate on or before `as_of` is more than `older_than_days`
+        old, with that rate's day (a feed that stopped shows here before money goes wrong)."""
+        found = []
+        for currency, days in sorted(self._days.items()):
+            index = bisect.bisect_right(days, as_of)
+            if index and (as_of - days[index - 1]).days > older_than_days:
+                found.append((currency, days[index - 1]))
+        return found
+
     def per_usd(self, currency: str, day: date) -> Decimal | None:
         if currency == "USD":
             return Decimal(1)  # rates are per USD: the table need not hold USD itself

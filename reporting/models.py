@@ -66,11 +66,17 @@ class CostRecord(models.Model):
 
 
 class ExchangeRate(models.Model):
-    """Units of `currency` per 1 USD on a day; the admin maintains them, the demo seeds them."""
+    """Units of `currency` per 1 USD on a day: from the European Central Bank's reference rates
+    (reporting.ecb_rates), or set by the admin, whose rows the feed never overwrites."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Set by an admin"
+        ECB = "ecb", "European Central Bank"
 
     day = models.DateField()
     currency = models.CharField(max_length=3)
     per_usd = models.DecimalField(max_digits=18, decimal_places=8)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)
 
     class Meta:
         ordering = ["-day", "currency"]

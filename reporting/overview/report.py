@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
+from integrations.models import App
 from integrations.policy import Action, AppAccess
 from reporting.exchange_rates import Rates
 from reporting.overview import queries
@@ -26,6 +30,7 @@ class Overview:
     shows_cost: bool
     shows_revenue: bool
     missing_rates: list[tuple[str, date]] = field(default_factory=list)
+    stale_rates: list[tuple[str, date]] = field(default_factory=list)
     campaign_name: str = ""
     adset_name: str = ""
     cost_shown_under: dict[str, str] = field(default_factory=dict)
@@ -68,6 +73,7 @@ def build_overview(access: AppAccess, filters: Filters) -> Overview:
         shows_cost=shows_cost,
         shows_revenue=shows_revenue,
         missing_rates=_first_missing(rates.missing),
+        stale_rates=rates.stale(min(filters.date_to, _today_of(app))),
         campaign_name=_one_name(names.get("campaign_id"), filters.campaign_id),
         adset_name=_one_name(names.get("adset_id"), filters.adset_id),
         cost_shown_under={
@@ -76,6 +82,10 @@ def build_overview(access: AppAccess, filters: Filters) -> Overview:
             if source in COST_MEDIA_SOURCES
         },
     )
+
+
+def _today_of(app: App) -> date:
+    return timezone.now().astimezone(ZoneInfo(app.timezone or "UTC")).date()
 
 
 def _one_name(names: set[str] | None, fallback: str) -> str:
