@@ -11,10 +11,14 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Pe
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from events.services.config_cache import ConfigCache
 from integrations.models import App
 from integrations.services.apps import find_app_by_api_key
 
 HOW_TO_AUTHENTICATE = "Send the app's server API key as 'Authorization: Bearer <key>'."
+
+
+APPS_BY_KEY = ConfigCache[App | None]()
 
 
 class AppApiKeyAuthentication(BaseAuthentication):
@@ -30,8 +34,9 @@ class AppApiKeyAuthentication(BaseAuthentication):
             raw_key = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("The API key has characters no key has.") from None
-        app = find_app_by_api_key(raw_key)
+        app = APPS_BY_KEY.get(raw_key, lambda: find_app_by_api_key(raw_key))
         if app is None:
+            APPS_BY_KEY.forget(raw_key)  # only known keys are remembered
             raise AuthenticationFailed("Unknown or rotated API key.")
         return AnonymousUser(), app
 

@@ -23,6 +23,14 @@ def _q_sync(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_config_cache() -> Iterator[None]:
+    """Tests change mappings and keys between requests and reuse primary keys across tests:
+    nothing is remembered between requests unless a test turns it on (test_config_cache.py)."""
+    with override_settings(CONFIG_CACHE_SECONDS=0):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing() -> Iterator[None]:
     """PBKDF2 costs ~0.2 s a user; the cast would spend a second per test hashing passwords."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from events.models import InAppEvent, Install, Postback
 from events.services.bulk import insert_rows
+from events.services.config_cache import ConfigCache
 from integrations.models import (
     App,
     EventMapping,
@@ -37,8 +38,16 @@ INSTALL_EVENT = "InstallApp"  # TikTok's app event for an install (spec §2.3)
 INSTALL_APP_EVENT = "install"  # our name for an install or first visit in mapping rows
 
 
+FORWARDING = ConfigCache[list[Integration]]()
+
+
 def forwarding_integrations(app: App) -> list[Integration]:
-    """Integrations that forward in-app events, with their enabled mapping rows."""
+    """Integrations that forward in-app events, with their enabled mapping rows (remembered
+    for CONFIG_CACHE_SECONDS: see config_cache)."""
+    return FORWARDING.get(app.pk, lambda: _load_forwarding_integrations(app))
+
+
+def _load_forwarding_integrations(app: App) -> list[Integration]:
     enabled_rows = Prefetch(
         "mappings",
         queryset=EventMapping.objects.filter(is_enabled=True),

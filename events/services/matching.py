@@ -22,6 +22,7 @@ from events.attribution import (
     decide,
 )
 from events.models import ORGANIC, AttributionFields, Install, Touchpoint
+from events.services.config_cache import ConfigCache
 from integrations.models import App, Integration
 
 ATTRIBUTION_FIELDS = [f.name for f in AttributionFields._meta.fields]
@@ -30,9 +31,16 @@ ATTRIBUTION_FIELDS = [f.name for f in AttributionFields._meta.fields]
 REENGAGEMENT_WINDOW = timedelta(days=30)
 
 
+LOOKBACKS = ConfigCache[dict[str, Lookback]]()
+
+
 def lookbacks_for_app(app: App) -> dict[str, Lookback]:
     """The click and view-through windows of each media source the app has an integration with;
-    sources without one use DEFAULT_LOOKBACK."""
+    sources without one use DEFAULT_LOOKBACK (remembered for CONFIG_CACHE_SECONDS)."""
+    return LOOKBACKS.get(app.pk, lambda: _load_lookbacks(app))
+
+
+def _load_lookbacks(app: App) -> dict[str, Lookback]:
     rows = Integration.objects.filter(app=app).values_list(
         "partner__media_source", "click_lookback_days", "view_lookback_hours",
         "view_through_enabled",
