@@ -6,10 +6,20 @@ import hmac
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from attribution_site.health import DatabaseCollector, check_health
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """A new installation (no account yet) opens on its first-run page; otherwise the apps."""
+    from django.contrib.auth import get_user_model
+
+    if not get_user_model().objects.exists():
+        return redirect("integrations:first-run")
+    return redirect("integrations:app-list")
 
 
 @never_cache

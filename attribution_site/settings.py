@@ -84,6 +84,10 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 EXCHANGE_RATES_URL = (
     env_url("EXCHANGE_RATES_URL", "") if env.str("EXCHANGE_RATES_URL", default="").strip() else ""
 )
+# Email (invitations, password resets): django-environ's EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587; the console (printed, not sent) by default.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Signalboard <signalboard@localhost>")
 # Seconds a process remembers a key's app and an app's forwarding rules (0: not at all).
 CONFIG_CACHE_SECONDS = env_int("CONFIG_CACHE_SECONDS", 5)
 # /metrics answers only scrapers sending this as a Bearer token; unset, /metrics is off (404).

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from attribution_site import ops_views
 
@@ -10,9 +9,11 @@ admin.site.site_header = "Signalboard operations"
 admin.site.site_title = "Signalboard admin"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="integrations:app-list"), name="home"),
+    path("", ops_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password change and reset: Django's own views, our templates (templates/registration/).
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", ops_views.healthz, name="healthz"),
     path("metrics", ops_views.metrics, name="metrics"),

@@ -81,6 +81,26 @@ class AppMembership(models.Model):
         return f"{self.user} is {self.role} of {self.app.app_id}"
 
 
+class Invitation(models.Model):
+    """An invitation to join an app with a role, sent by email as a signed one-time link
+    (integrations.services.team)."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.app.app_id} as {self.role}"
+
+
 class EventSource(models.TextChoices):
     """What a partner's Events API calls the source of forwarded events."""
 

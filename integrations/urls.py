@@ -1,12 +1,28 @@
 from django.urls import path
 
-from integrations import views
+from integrations import team_views, views
 
 app_name = "integrations"
 
 urlpatterns = [
     path("apps/", views.app_list, name="app-list"),
+    path("apps/new/", team_views.app_new, name="app-new"),
+    path("welcome/", team_views.first_run, name="first-run"),
+    path("invitations/<str:token>/", team_views.invitation, name="invitation"),
     path("apps/<str:app_id>/", views.app_detail, name="app-detail"),
+    path("apps/<str:app_id>/settings/", team_views.app_settings, name="app-settings"),
+    path("apps/<str:app_id>/team/", team_views.team_page, name="team"),
+    path("apps/<str:app_id>/team/invite/", team_views.team_invite, name="team-invite"),
+    path(
+        "apps/<str:app_id>/team/<int:membership_id>/role/",
+        team_views.member_role,
+        name="member-role",
+    ),
+    path(
+        "apps/<str:app_id>/team/<int:membership_id>/remove/",
+        team_views.member_remove,
+        name="member-remove",
+    ),
     path("apps/<str:app_id>/api-key/rotate/", views.app_rotate_key, name="app-rotate-key"),
     path("apps/<str:app_id>/marketplace/", views.marketplace, name="marketplace"),
     path(

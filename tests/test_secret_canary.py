@@ -23,7 +23,7 @@ from django_q.models import OrmQ, Task
 
 from events.models import InAppEvent, Postback
 from integrations import setup_tabs
-from integrations.models import CostConnection, Integration, PartnerPermission
+from integrations.models import AppMembership, CostConnection, Integration, PartnerPermission
 from integrations.services.apps import give_api_key
 from integrations.tiktok.sandbox import marketing, state
 from reporting.api_tokens import create_api_token
@@ -260,6 +260,9 @@ def _urls(planted: Planted) -> list[str]:
         "backend": ["tiktok-business"],
         "association_id": [1],
         "entity": ["campaign", "adgroup", "ad"],
+        "membership_id": list(AppMembership.objects.values_list("pk", flat=True)),
+        "token": ["not-a-real-token"],
+        "uidb64": ["MQ"],
     }
     urls = []
     for name, pattern in _routes(get_resolver().url_patterns):

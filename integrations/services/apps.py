@@ -90,3 +90,28 @@ def save_admin_app_edit(
     with transaction.atomic():
         app.save(update_fields=list(changes))
         record_audit(app=app, acting_user=acting_user, action="app.edited", changes=changes)
+
+
+APP_EDITABLE_FIELDS = ("name", "store_id", "website_url", "domains", "timezone", "currency")
+
+
+def update_app(app: App, *, acting_user: AbstractBaseUser, **fields: Any) -> dict[str, Any]:
+    """Change an app's settings from its settings page; returns what changed (for the history).
+    The app id and platform are fixed once created (they are in links and SDK setups)."""
+    unknown = set(fields) - set(APP_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    changes = {
+        name: (getattr(app, name), value)
+        for name, value in fields.items()
+        if getattr(app, name) != value
+    }
+    if not changes:
+        return {}
+    with transaction.atomic():
+        for name, (_old, value) in changes.items():
+            setattr(app, name, value)
+        app.full_clean()
+        app.save(update_fields=list(changes))
+        record_audit(app=app, acting_user=acting_user, action="app.edited", changes=changes)
+    return changes
