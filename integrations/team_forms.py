@@ -89,6 +89,7 @@ class NewAccountForm(forms.Form):
     username = forms.RegexField(
         regex=r"^[\w.@+-]{3,150}\Z",
         help_text="3 to 150 letters, digits and . @ + - _",
+        error_messages={"invalid": "Use 3 to 150 letters, digits and . @ + - _ (no spaces)."},
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     password1 = forms.CharField(
