@@ -20,6 +20,7 @@ class ReportingConfig(AppConfig):
         register("Delete old exports", "reporting.tasks.delete_old_exports", minutes=60)
         # The ECB publishes once a working day, around 16:00 CET (nothing when unset).
         register("Fetch exchange rates", "reporting.ecb_rates.fetch_rates", minutes=360)
+        register("Check alerts", "reporting.alerts.check_all_apps", minutes=5)
         register("Sweep export jobs", "reporting.tasks.sweep_export_jobs", minutes=5)
         # integrations queues cost pulls and shows ad revenue arrivals; both are ours
         # (integrations/hooks.py lists what may be plugged in).

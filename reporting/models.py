@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from integrations.models import App, CostConnection
+from integrations.secrets import EncryptedSecretField
 
 
 class CostRecord(models.Model):
@@ -177,3 +178,49 @@ class AttributionDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.media_source} {self.campaign or self.campaign_id}"
+
+
+class AlertKind(models.TextChoices):
+    DELIVERIES_PAUSED = "deliveries_paused", "Deliveries paused: TikTok refused the credentials"
+    DEAD_LETTERS = "dead_letters", "Postbacks dead-lettered"
+    COST_CONNECTION = "cost_connection", "A cost connection needs reconnecting or its pull failed"
+    SPEND_WITHOUT_CLICKS = "spend_without_clicks", "Spend but no attributed clicks for 24 hours"
+    EVENTS_STOPPED = "events_stopped", "Events stopped arriving"
+
+
+class AlertSettings(models.Model):
+    """Where an app's alerts go (email, a Slack-compatible webhook) and which kinds are on."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="alert_settings")
+    emails = models.JSONField(default=list, blank=True)
+    webhook_url = EncryptedSecretField(blank=True)  # its path holds the webhook's own secret
+    enabled_kinds = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"alerts of {self.app.app_id}"
+
+
+class AlertState(models.Model):
+    """One condition of one app (and subject, e.g. an integration): since when it holds, when
+    it was last announced, and whether its end was announced."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="alert_states")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    subject = models.CharField(max_length=64, blank=True)
+    since = models.DateTimeField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "kind", "subject"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="alert_one_open_state",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app.app_id} {self.kind} {self.subject}"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("apps/<str:app_id>/reports/cost/export.csv", views.cost_export, name="cost-export"),
     path("apps/<str:app_id>/reports/overview/", views.overview, name="overview"),
     path("apps/<str:app_id>/reports/protect360/", views.protect360, name="protect360"),
+    path("apps/<str:app_id>/alerts/", views.alert_settings, name="alerts"),
     path("apps/<str:app_id>/reports/raw-data/", views.raw_data_report, name="raw-data"),
     path(
         "apps/<str:app_id>/reports/raw-data/export.csv",

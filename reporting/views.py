@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from integrations.policy import Action, get_app_for_user
 from integrations.request_values import parse_id
 from reporting import (
+    alerts,
     cost_report,
     export_jobs,
     raw_data,
@@ -28,8 +29,8 @@ from reporting import (
 from reporting import overview as overview_report
 from reporting import protect360 as protect360_report
 from reporting.api_tokens import create_api_token, revoke_api_token
-from reporting.forms import ApiTokenForm
-from reporting.models import ApiToken, ExportJob
+from reporting.forms import AlertSettingsForm, ApiTokenForm
+from reporting.models import AlertSettings, ApiToken, ExportJob
 from reporting.overview import chart as overview_chart
 
 
@@ -229,3 +230,27 @@ def protect360(request: HttpRequest, app_id: str) -> HttpResponse:
         context["report"] = protect360_report.build(access, form.cleaned_data)
     status = 200 if form.is_valid() else 400
     return render(request, "reporting/protect360.html", context, status=status)
+
+
+@never_cache
+@login_required
+def alert_settings(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Where the app's alerts go and which kinds are on (admins)."""
+    access = get_app_for_user(request.user, app_id, need=Action.MANAGE_APP)
+    stored = AlertSettings.objects.filter(app=access.app).first()
+    initial = {"kinds": [], "emails": ""}
+    if stored is not None:
+        initial = {"kinds": stored.enabled_kinds, "emails": "\n".join(stored.emails)}
+    form = AlertSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        alerts.save_alert_settings(access.app, **form.cleaned_data)
+        messages.success(request, "Alert settings saved.")
+        return redirect("reporting:alerts", app_id=app_id)
+    context = {
+        "app": access.app,
+        "form": form,
+        "webhook_hint": stored.webhook_url.hint if stored else "",
+        "open_states": access.app.alert_states.filter(resolved_at__isnull=True),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "reporting/alerts.html", context, status=status)
