@@ -21,6 +21,7 @@ from attribution_site.client_ip import get_client_ip
 from events.attribution import CLICK, IMPRESSION
 from events.models import InAppEvent, Postback, Touchpoint
 from events.services import deliveries as deliveries_service
+from events.services.config_cache import ConfigCache
 from events.services.delivery import requeue_postbacks
 from events.services.forwarding import explain
 from events.services.touchpoints import (
@@ -73,6 +74,17 @@ class LinkHit:
         return touchpoint
 
 
+INTEGRATED_SOURCES = ConfigCache[frozenset[str]]()
+
+
+def integrated_sources(app: App) -> frozenset[str]:
+    """Media sources the app has an integration with (links are built only for those)."""
+    return INTEGRATED_SOURCES.get(
+        app.pk,
+        lambda: frozenset(app.integrations.values_list("partner__media_source", flat=True)),
+    )
+
+
 def read_link_hit(request: HttpRequest, public_key: str, media_source: str) -> LinkHit | None:
     """The hit on /l/ or /i/, or None when the key or media source leads nowhere."""
     params = link_parameters(request.GET)
@@ -80,8 +92,8 @@ def read_link_hit(request: HttpRequest, public_key: str, media_source: str) -> L
     if not is_valid_media_source(media_source):
         return None
     app = find_app_by_public_key(public_key)
-    if app is None:
-        return None
+    if app is None or media_source not in integrated_sources(app):
+        return None  # a link we never built: nothing is recorded
     user_agent = request.headers.get("User-Agent", "")
     return LinkHit(
         app=app,

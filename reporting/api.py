@@ -15,7 +15,8 @@ from reporting import raw_data, raw_data_csv
 from reporting.api_tokens import user_for_token
 
 HOW_TO_AUTHENTICATE = (
-    "Send your API token (create one under Profile → API tokens) as "
+    "Send your API token (create one on the API tokens page, /account/api-tokens/, linked "
+    "at the top of every page once signed in) as "
     "'Authorization: Bearer <token>'.\n"
 )
 

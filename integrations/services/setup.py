@@ -20,6 +20,7 @@ from integrations.models import (
     Integration,
     Partner,
     Pixel,
+    Platform,
     PostbackWindowUnit,
 )
 from integrations.secrets import Secret
@@ -107,6 +108,15 @@ def activation_errors(
         if fields is None or field in fields
     }
     if not missing:
+        partner = integration.partner
+        sends_app_events = partner.is_app and partner.supports_events_api
+        if sends_app_events and integration.app.platform == Platform.WEB and not was_active:
+            # A website's events cannot go to an app event source: TikTok refuses them all.
+            return {
+                "is_active": f"{integration.partner.name} takes app events, and "
+                f"{integration.app.name} is a website: set up TikTok's web partner "
+                "(tiktokweb_int) for it instead."
+            }
         return {}
     if not was_active:
         return {"is_active": f"To activate, add {' and '.join(missing.values())} first."}

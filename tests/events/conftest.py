@@ -101,3 +101,18 @@ def android_app(db: None, client: Client) -> KeyedApp:
         website_url="https://run.example.com/",
     )
     return KeyedApp(app, key, client)
+
+
+@pytest.fixture
+def tiktok_links(request: pytest.FixtureRequest) -> None:
+    """Links are answered only for partners the app has an integration with: give each app a
+    test uses TikTok's web partner (web-to-app campaigns use it for apps too), and the apps
+    TikTok's app partner."""
+    from tests import factories
+
+    for name in ("web_shop", "ios_app", "android_app"):
+        if name in request.fixturenames:
+            app = request.getfixturevalue(name).app
+            factories.make_integration(app, "tiktokweb_int")
+            if name != "web_shop":
+                factories.make_integration(app, "bytedanceglobal_int")

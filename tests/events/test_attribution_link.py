@@ -10,6 +10,9 @@ import pytest
 from events.models import Touchpoint
 from tests.events.conftest import ANDROID_CHROME, DESKTOP_CHROME, IPHONE_SAFARI
 
+# Links answer only for partners the app has an integration with.
+pytestmark = pytest.mark.usefixtures("tiktok_links")
+
 TIKTOK_PARAMETERS = (
     "c=WEB_Spring_Sale&af_c_id=1780000000010000000&af_adset=Spring_broad"
     "&af_adset_id=1780000000010000100&af_ad=Spring_ugc&af_ad_id=1780000000010001000"
@@ -200,3 +203,12 @@ def test_a_click_reported_by_tiktoks_servers_keeps_the_viewers_ip_and_user_agent
 def test_an_unfilled_ip_macro_leaves_the_requests_ip(ios_app, client):
     client.get(f"/l/{ios_app.app.public_key}/bytedanceglobal_int?af_ip=__IP__&af_ua=__UA1__")
     assert Touchpoint.objects.get().ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize("kind", ["l", "i"])
+def test_a_link_for_a_partner_the_app_has_no_integration_with_is_404_and_records_nothing(
+    web_shop, client, kind
+):
+    response = client.get(f"/{kind}/{web_shop.app.public_key}/bytedanceglobal_int?c=Spring")
+    assert response.status_code == 404
+    assert not Touchpoint.objects.exists()

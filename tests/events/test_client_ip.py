@@ -18,6 +18,9 @@ from integrations.tiktok.sandbox.models import ReceivedEvent
 from tests import factories
 from tests.events.conftest import DESKTOP_CHROME
 
+# Links answer only for partners the app has an integration with.
+pytestmark = pytest.mark.usefixtures("tiktok_links")
+
 BALANCER = "10.0.0.5"
 VISITOR = "203.0.113.7"
 ORIGIN = "https://shop.example.com"

@@ -13,6 +13,9 @@ from django.test import override_settings
 from events.models import InAppEvent, Install, Touchpoint
 from tests.events.conftest import DESKTOP_CHROME, IPHONE_SAFARI
 
+# Links answer only for partners the app has an integration with.
+pytestmark = pytest.mark.usefixtures("tiktok_links")
+
 ORIGIN = "https://shop.example.com"
 GOOD_EVENT = {"event_id": "e-good", "event_name": "purchase", "event_time": 1772000000}
 # Times whose UTC value is outside what Python's datetime can hold.

@@ -100,7 +100,9 @@ def test_saving_the_same_token_again_does_not_clear_needs_attention(integration,
 
 
 def test_an_app_partner_needs_a_tiktok_app_id_to_activate(app, marketer):
-    integration = factories.make_integration(app, "bytedanceglobal_int")
+    ios = factories.make_app(app_id="id1453847291", platform="ios", store_id="1453847291")
+    factories.make_membership(marketer, ios, "marketer")
+    integration = factories.make_integration(ios, "bytedanceglobal_int")
     with pytest.raises(ValidationError, match="a TikTok App ID"):
         save_settings(integration, marketer, is_active=True, pixel_code=None)
     saved = save_settings(
@@ -251,3 +253,14 @@ def test_the_attribution_link_is_saved_with_its_lookbacks(integration, marketer)
     integration.refresh_from_db()
     assert integration.link_parameters == [["pid", "tiktokweb_int"], ["c", "__CAMPAIGN_NAME__"]]
     assert (integration.click_lookback_days, integration.view_lookback_hours) == (14, 12)
+
+
+def test_an_app_partner_cannot_be_activated_on_a_website(app, marketer):
+    integration = factories.make_integration(
+        app, "bytedanceglobal_int", tiktok_app_id="7301234567890123456"
+    )
+    factories.make_pixel(integration, pixel_code="")
+    with pytest.raises(ValidationError, match="is a website: set up TikTok's web partner"):
+        save_settings(integration, marketer, is_active=True, pixel_code=None)
+    integration.refresh_from_db()
+    assert not integration.is_active
