@@ -398,6 +398,8 @@ def _generate_web_day(app: App, day: date, now: datetime) -> DayRows:
                 for n in range(clicks):
                     key = _uid(app.app_id, day, ad_id, n)
                     at = _local_moment(day, tz, rng)
+                    if at > now:
+                        continue  # today's later clicks have not happened yet
                     ttclid = f"E.C.P.{key[:20]}"
                     touch = Touchpoint(
                         app=app,
@@ -549,6 +551,8 @@ def _generate_ios_day(app: App, day: date, now: datetime) -> DayRows:
                     key = _uid(app.app_id, day, ad_id, n)
                     kind = Touchpoint.Kind.CLICK if n < clicks else Touchpoint.Kind.IMPRESSION
                     at = _local_moment(day, tz, rng)
+                    if at > now:
+                        continue  # today's later clicks have not happened yet
                     idfa = str(_uid_as_uuid(key)).upper()
                     touch = Touchpoint(
                         app=app,

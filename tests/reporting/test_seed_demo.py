@@ -2,14 +2,20 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
 from integrations.models import App, Integration
+from integrations.policy import access_for
 from reporting.models import CostRecord
+from reporting.overview.filters import Filters
+from reporting.overview.report import build_overview
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +107,20 @@ def test_a_second_run_adds_no_postbacks_and_counts_nothing_twice(client):
     first = (Postback.objects.count(), coverage_shares(client, path))
     call_command("seed_demo", "--days", "2", stdout=io.StringIO())
     assert (Postback.objects.count(), coverage_shares(client, path)) == first
+
+
+def test_nothing_is_in_the_future_and_every_campaign_has_cpi_and_roas():
+    call_command("seed_demo", "--days", "3", stdout=io.StringIO())
+    now = timezone.now()
+    assert not Touchpoint.objects.filter(occurred_at__gt=now).exists()
+    assert not Install.objects.filter(installed_at__gt=now).exists()
+    assert not InAppEvent.objects.filter(event_time__gt=now).exists()
+    marketer = get_user_model().objects.get(username="demo-marketer")
+    for app in App.objects.all():
+        today = now.astimezone(ZoneInfo(app.timezone)).date()
+        overview = build_overview(
+            access_for(marketer, app), Filters(date_from=today - timedelta(days=2), date_to=today)
+        )
+        campaigns = [row for row in overview.rows if row.media_source != "organic"]
+        assert campaigns, app.app_id
+        assert all(row.cpi is not None and row.roas is not None for row in campaigns)
