@@ -6,6 +6,9 @@ something another app owns, that app registers it here from its `AppConfig.ready
 - `reporting` (reporting/apps.py) registers the cost pull tasks (a pull writes reporting's
   `CostRecord`s, so the pull runs there; integrations only queues it) and what the ad revenue
   API has received, shown on the Ad revenue tab.
+- The TikTok sandbox (integrations/tiktok/sandbox/apps.py), when `TIKTOK_SANDBOX` is on,
+  registers how to create a sandbox pixel (or app event source) and its token, so the
+  Integration tab can offer "Create a sandbox pixel and token".
 - Recurring schedules are registered the same way, through `integrations.schedules.register`.
 
 Nothing else is looked up by name: the task paths django-q2 stores are derived from the
@@ -28,9 +31,12 @@ class CostPullTasks:
 
 
 AdRevenueArrivals = Callable[[Any, str], list[dict[str, Any]]]  # (app, event name) → per day
+# (event source kind "web" or "app", a name) → (pixel code or TikTok App ID, access token)
+SandboxCredentials = Callable[[str, str], tuple[str, str]]
 
 _cost_pull_tasks: CostPullTasks | None = None
 _ad_revenue_arrivals: AdRevenueArrivals | None = None
+_sandbox_credentials: SandboxCredentials | None = None
 
 
 def task_path(function: Callable[..., Any]) -> str:
@@ -59,3 +65,13 @@ def ad_revenue_arrivals(app: Any, event_name: str) -> list[dict[str, Any]]:
     if _ad_revenue_arrivals is None:
         return []
     return _ad_revenue_arrivals(app, event_name)
+
+
+def register_sandbox_credentials(create: SandboxCredentials) -> None:
+    global _sandbox_credentials
+    _sandbox_credentials = create
+
+
+def sandbox_credentials() -> SandboxCredentials | None:
+    """How to create sandbox credentials, or None when the sandbox is off."""
+    return _sandbox_credentials

@@ -116,6 +116,8 @@ class IntegrationPage(TabPage):
     test_event_choices: Any
     last_test_event: dict[str, Any] | None
     coverage: match_quality.Coverage | None
+    # Sandbox mode: the tab offers "Create a sandbox pixel and token".
+    offers_sandbox_credentials: bool = False
 
     @property
     def token_was_dropped(self) -> bool:
@@ -214,6 +216,11 @@ class IntegrationTab(SetupTab[IntegrationPage]):
             test_event_choices=test_event_choices(partner_events),
             last_test_event=last_test,
             coverage=_match_key_coverage(integration),
+            offers_sandbox_credentials=(
+                can_settings
+                and integration.partner.supports_events_api
+                and hooks.sandbox_credentials() is not None
+            ),
             unsaved_notice=unsaved_notice,
         )
 

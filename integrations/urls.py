@@ -47,6 +47,11 @@ urlpatterns = [
         name="test-event",
     ),
     path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/sandbox-credentials/",
+        views.sandbox_credentials,
+        name="sandbox-credentials",
+    ),
+    path(
         "apps/<str:app_id>/integrations/<int:integration_id>/resume/",
         views.resume_deliveries,
         name="resume",

@@ -259,3 +259,24 @@ def cost_delete_connection(
         else:
             messages.error(request, outcome.message)
     return redirect("integrations:setup", app_id, integration_id, "cost")
+
+
+@login_required
+@require_POST
+def sandbox_credentials(request: HttpRequest, app_id: str, integration_id: int) -> HttpResponse:
+    """Sandbox mode: a working pixel (or App ID) and token from the Integration tab itself."""
+    access, integration = get_integration_for_user(
+        request.user, app_id, integration_id, need=Action.CONFIGURE_INTEGRATION
+    )
+    try:
+        source_id = setup.use_sandbox_credentials(integration, acting_user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        what = "TikTok App ID" if integration.partner.is_app else "pixel"
+        messages.success(
+            request,
+            f"Created the sandbox {what} {source_id} and its access token, and saved them. "
+            "Send a test event below to see it arrive.",
+        )
+    return redirect("integrations:setup", app_id, integration_id, "integration")

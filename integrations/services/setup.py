@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from integrations import hooks
 from integrations.models import (
     App,
     Integration,
@@ -328,3 +329,25 @@ def save_admin_edit(
             )
         if set(CREDENTIAL_FIELDS) & set(changes):
             resume_deliveries(integration, acting_user=acting_user)
+
+
+def use_sandbox_credentials(integration: Integration, *, acting_user: AbstractBaseUser) -> str:
+    """Sandbox mode only: create a pixel (or, for an app partner, a TikTok App ID) and its
+    access token in the built-in TikTok sandbox and save them on the integration, as a marketer
+    would paste them from Events Manager. Returns the new pixel code or App ID."""
+    create = hooks.sandbox_credentials()
+    if create is None:
+        raise ValidationError("The TikTok sandbox is off: paste a real pixel ID and token.")
+    partner = integration.partner
+    source_id, token = create(
+        "app" if partner.is_app else "web", f"{integration.app.name} ({partner.name})"
+    )
+    update_integration_settings(
+        integration,
+        acting_user=acting_user,
+        is_active=integration.is_active,
+        settings={"tiktok_app_id": source_id} if partner.is_app else {},
+        pixel_code=None if partner.is_app else source_id,
+        new_access_token=token,
+    )
+    return source_id

@@ -139,3 +139,16 @@ def record_events(request: ReceivedRequest, body: dict[str, Any]) -> list[Receiv
             )
         )
     return ReceivedEvent.objects.bulk_create(rows, batch_size=1000)
+
+
+def create_credentials(kind: str, name: str) -> tuple[str, str]:
+    """A new event source (a pixel code for "web", a TikTok App ID for "app") and an access
+    token for it: what a marketer would copy from TikTok Events Manager."""
+    if kind == "app":
+        source_id = "73" + "".join(secrets.choice("0123456789") for _ in range(17))
+    else:
+        source_id = "C" + "".join(
+            secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(19)
+        )
+    register_event_source(source_id, kind=kind, name=name[:100])
+    return source_id, issue_token(sources=[source_id])

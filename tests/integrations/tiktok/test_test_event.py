@@ -140,3 +140,40 @@ def test_a_test_purchase_picked_by_tiktoks_name_goes_out_with_a_value(app_integr
     received = ReceivedEvent.objects.get()
     assert received.event == "Purchase"
     assert received.payload["properties"]["value"] == 1.0
+
+
+def test_a_marketer_creates_sandbox_credentials_from_the_tab_and_the_test_event_arrives(
+    client, app, marketer, tiktok_sandbox
+):
+    integration = factories.make_integration(app)
+    client.force_login(marketer)
+    tab = reverse("integrations:setup", args=[app.app_id, integration.pk, "integration"])
+    assert "Create a sandbox pixel and token" in client.get(tab).content.decode()
+    response = client.post(
+        reverse("integrations:sandbox-credentials", args=[app.app_id, integration.pk]), follow=True
+    )
+    pixel = integration.pixel
+    pixel.refresh_from_db()
+    assert pixel.pixel_code.startswith("C") and len(pixel.pixel_code) == 20
+    assert f"Created the sandbox pixel {pixel.pixel_code}" in response.content.decode()
+    assert pixel.access_token.reveal() not in response.content.decode()
+    outcome = send(integration, marketer)
+    assert outcome.ok, outcome.message
+    assert ReceivedEvent.objects.get().event == "ViewContent"
+
+
+def test_without_the_sandbox_the_tab_offers_no_sandbox_credentials(client, app, marketer):
+    from integrations import hooks
+
+    integration = factories.make_integration(app)
+    client.force_login(marketer)
+    tab = reverse("integrations:setup", args=[app.app_id, integration.pk, "integration"])
+    saved = hooks.sandbox_credentials()
+    hooks.register_sandbox_credentials(None)  # type: ignore[arg-type]
+    try:
+        assert "Create a sandbox" not in client.get(tab).content.decode()
+        url = reverse("integrations:sandbox-credentials", args=[app.app_id, integration.pk])
+        page = client.post(url, follow=True).content.decode()
+        assert "The TikTok sandbox is off" in page
+    finally:
+        hooks.register_sandbox_credentials(saved)
