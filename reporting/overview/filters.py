@@ -61,7 +61,7 @@ class OverviewFilterForm(forms.Form):
         label="Media sources",
         required=False,
         help_text="None chosen means all.",
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        widget=forms.CheckboxSelectMultiple,  # as on Raw data
     )
     campaign_id = forms.RegexField(
         r"^[0-9A-Za-z_.-]{1,64}\Z", required=False, widget=forms.HiddenInput
