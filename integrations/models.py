@@ -87,7 +87,12 @@ class Invitation(models.Model):
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
-    role = models.CharField(max_length=16, choices=Role.choices)
+    role = models.CharField(max_length=16, choices=Role.choices, blank=True)
+    # Set for a partner's team member (invited from the Permissions tab): no role on the app,
+    # the partner's grants instead.
+    partner = models.ForeignKey(
+        "Partner", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -115,3 +115,7 @@ class NewAccountForm(forms.Form):
 class FirstAdminForm(NewAccountForm):
     email = forms.EmailField(help_text="For password resets.")
     field_order = ["username", "email", "password1", "password2"]
+
+
+class PartnerInviteForm(forms.Form):
+    email = forms.EmailField(label="Email of the partner's team member")

@@ -9,16 +9,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from integrations.models import App, AppMembership, Invitation, PartnerUser
-from integrations.policy import Action, get_app_for_user
+from integrations.policy import Action, get_app_for_user, get_integration_for_user
 from integrations.services import apps as app_service
 from integrations.services import team
 from integrations.setup_tabs import apply_validation_error
-from integrations.team_forms import AppSettingsForm, FirstAdminForm, InviteForm, NewAccountForm
+from integrations.team_forms import (
+    AppSettingsForm,
+    FirstAdminForm,
+    InviteForm,
+    NewAccountForm,
+    PartnerInviteForm,
+)
 
 
 @login_required
@@ -158,6 +165,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {invite.app.name}.")
+            if invite.partner_id is not None:  # sees the app once it grants the partner something
+                return redirect("integrations:app-list")
             return redirect("integrations:app-detail", app_id=invite.app.app_id)
     status = 400 if request.method == "POST" else 200
     return render(
@@ -187,3 +196,30 @@ def first_run(request: HttpRequest) -> HttpResponse:
             return redirect("integrations:app-new")
     status = 400 if request.method == "POST" else 200
     return render(request, "integrations/first_run.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def partner_invite(request: HttpRequest, app_id: str, integration_id: int) -> HttpResponse:
+    """From the Permissions tab: invite someone of the partner's team by email."""
+    _access, integration = get_integration_for_user(
+        request.user, app_id, integration_id, need=Action.MANAGE_PERMISSIONS
+    )
+    form = PartnerInviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Invitation not sent: " + " ".join(form.errors.get("email", [])))
+    else:
+        try:
+            sent = team.invite_partner_user(
+                integration, email=form.cleaned_data["email"], acting_user=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, "Invitation not sent: " + " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"Invitation sent to {sent.invitation.email}. Once they accept, they are listed "
+                "below with the partner's permissions.",
+            )
+    tab = reverse("integrations:setup", args=[app_id, integration_id, "permissions"])
+    return redirect(f"{tab}#partner-invite")

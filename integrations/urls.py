@@ -52,6 +52,11 @@ urlpatterns = [
         name="sandbox-credentials",
     ),
     path(
+        "apps/<str:app_id>/integrations/<int:integration_id>/partner-invite/",
+        team_views.partner_invite,
+        name="partner-invite",
+    ),
+    path(
         "apps/<str:app_id>/integrations/<int:integration_id>/resume/",
         views.resume_deliveries,
         name="resume",

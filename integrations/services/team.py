@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import App, AppMembership, Invitation, Role
+from integrations.models import App, AppMembership, Integration, Invitation, PartnerUser, Role
 from integrations.services.audit import record_audit
 
 INVITE_SALT = "signalboard.invitation"
@@ -60,6 +60,41 @@ def invite(app: App, *, email: str, role: str, acting_user: AbstractBaseUser) ->
     return SentInvitation(invitation, link)
 
 
+def invite_partner_user(
+    integration: Integration, *, email: str, acting_user: AbstractBaseUser
+) -> SentInvitation:
+    """Invite someone of the partner's team (TikTok's, an agency's): once they accept they are a
+    partner user, listed on the Permissions tab with the partner's grants (or their own)."""
+    email = email.strip().lower()
+    partner, app = integration.partner, integration.app
+    if PartnerUser.objects.filter(partner=partner, user__email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} is already on {partner.name}'s team."})
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            app=app, email=email, role="", partner=partner, invited_by_id=acting_user.pk
+        )
+        record_audit(
+            integration=integration,
+            acting_user=acting_user,
+            action="partner.invited",
+            changes={email: ["", partner.media_source]},
+        )
+    token = signing.dumps({"invitation": invitation.pk}, salt=INVITE_SALT)
+    link = settings.PUBLIC_BASE_URL + reverse("integrations:invitation", args=[token])
+    send_mail(
+        subject=f"{app.name} shares its {partner.name} data with you on Signalboard",
+        message=(
+            f"{acting_user} invites you, as part of {partner.name}'s team, to see what "
+            f"{app.name} attributes to {partner.media_source}, with the permissions the app "
+            f"grants {partner.name}.\n\nOpen this link within 7 days to set your password:\n"
+            f"{link}\n\nThe link works once. If you did not expect it, ignore this email."
+        ),
+        from_email=None,
+        recipient_list=[email],
+    )
+    return SentInvitation(invitation, link)
+
+
 def open_invitation(token: str) -> Invitation:
     """The invitation a link names, if it is genuine, not expired and not used yet."""
     try:
@@ -87,7 +122,10 @@ def accept_invitation(invitation: Invitation, *, username: str, password: str) -
         if User.objects.filter(username__iexact=username).exists():
             raise ValidationError({"username": "That username is taken."})
         user = User.objects.create_user(username=username, email=locked.email, password=password)
-        AppMembership.objects.create(user=user, app=locked.app, role=locked.role)
+        if locked.partner_id is not None:
+            PartnerUser.objects.create(user=user, partner_id=locked.partner_id)
+        else:
+            AppMembership.objects.create(user=user, app=locked.app, role=locked.role)
         locked.accepted_at = timezone.now()
         locked.accepted_by = user
         locked.save(update_fields=["accepted_at", "accepted_by"])
@@ -95,7 +133,7 @@ def accept_invitation(invitation: Invitation, *, username: str, password: str) -
             app=locked.app,
             acting_user=user,
             action="team.joined",
-            changes={username: ["", locked.role]},
+            changes={username: ["", locked.role or f"{locked.partner} partner user"]},
         )
     return user
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
-from integrations.models import App, AppMembership, AuditEntry, Invitation, Role
+from integrations.models import App, AppMembership, AuditEntry, Invitation, PartnerUser, Role
 from tests import factories
 
 NEW_APP = {
@@ -209,3 +209,36 @@ def test_the_first_run_page_creates_the_first_admin_and_is_gone_afterwards(clien
     assert response.status_code == 302 and response.url == reverse("integrations:app-new")
     assert get_user_model().objects.get().is_superuser
     assert client.get(reverse("integrations:first-run")).status_code == 404
+
+
+def test_an_admin_invites_a_partner_user_from_the_permissions_tab(client, app, admin_user):
+    integration = factories.make_integration(app, "tiktokweb_int")
+    factories.grant(app, can_view_in_app_events=True)  # the partner-wide row
+    client.force_login(admin_user)
+    tab = reverse("integrations:setup", args=[app.app_id, integration.pk, "permissions"])
+    assert "Invite TikTok" in client.get(tab).content.decode()
+    response = client.post(
+        reverse("integrations:partner-invite", args=[app.app_id, integration.pk]),
+        {"email": "kim@tiktok.example"},
+    )
+    assert response.status_code == 302
+    path = "/" + invite_link().split("/", 3)[3]
+    client.logout()
+    assert "tiktokweb_int" in client.get(path).content.decode()
+    client.post(
+        path, {"username": "kim", "password1": "p4rtner-view!", "password2": "p4rtner-view!"}
+    )
+    kim = get_user_model().objects.get(username="kim")
+    assert PartnerUser.objects.get(user=kim).partner.media_source == "tiktokweb_int"
+    assert not AppMembership.objects.filter(user=kim).exists()
+    assert client.get(reverse("reporting:raw-data", args=[app.app_id])).status_code == 200
+    client.force_login(admin_user)
+    assert "kim" in client.get(tab).content.decode()  # listed with the partner's grants
+
+
+def test_a_marketer_cannot_invite_partner_users(client, app, marketer):
+    integration = factories.make_integration(app, "tiktokweb_int")
+    client.force_login(marketer)
+    url = reverse("integrations:partner-invite", args=[app.app_id, integration.pk])
+    assert client.post(url, {"email": "x@example.com"}).status_code == 403
+    assert not Invitation.objects.exists()
