@@ -36,6 +36,7 @@ def page_overflow(page) -> int:
         "/apps/{app}/reports/protect360/",
         "/apps/{app}/integrations/{integration}/integration/",
         "/apps/{app}/team/",
+        "/admin/",
     ],
 )
 def test_the_page_fits_1366_pixels(demo_page, path):
