@@ -93,7 +93,7 @@ def test_marketer_connects_tiktok_and_sees_a_week_of_cost(cost_page, app, caplog
         today = sandbox.local_today()
         expected = marketing.totals(advertiser_id, today - timedelta(days=6), today)
         row = totals.locator("tr", has_text=sandbox.currency)
-        expect(row).to_contain_text(f"{expected.spend:.2f}")
+        expect(row).to_contain_text(f"{expected.spend:,.2f}")  # thousands separated
     expect(page.locator("#cost-rows")).to_contain_text("Ad group 1.1")
     screenshot(page, "cost-report")
     assert CostRecord.objects.filter(media_source="tiktokglobal_int").count() > 0
