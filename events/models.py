@@ -272,3 +272,26 @@ class DatacenterRange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.first}-{self.last}"
+
+
+class SessionDay(models.Model):
+    """How many sessions (app opens, website visits) one user had on one day, in the app's
+    timezone: the daily per-user rollup retention and loyal users are counted from, cheap to
+    keep at volume (one row per active user and day, however many sessions)."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="session_days")
+    user_key = models.CharField(max_length=255)  # device id, else web user id or customer id
+    day = models.DateField()
+    sessions = models.PositiveIntegerField(default=0)
+    install = models.ForeignKey(
+        Install, on_delete=models.SET_NULL, null=True, blank=True, related_name="session_days"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "user_key", "day"], name="session_day_unique")
+        ]
+        indexes = [models.Index(fields=["install", "day"], name="session_day_install")]
+
+    def __str__(self) -> str:
+        return f"{self.user_key} {self.day}: {self.sessions}"

@@ -16,6 +16,8 @@ APP_SECTIONS = [
     ("Reports", "reporting:raw-data", Action.VIEW_REPORTS),
     ("Overview", "reporting:overview", Action.VIEW_REPORTS),
     ("All Cost", "reporting:cost", Action.VIEW_COST),
+    ("Retention", "reporting:retention", Action.VIEW_RETENTION),
+    ("Loyal users", "reporting:loyal-users", Action.VIEW_LOYAL_USERS),
     ("Protect360", "reporting:protect360", Action.VIEW_PROTECT360),
 ]
 

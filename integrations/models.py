@@ -45,6 +45,9 @@ class App(models.Model):
     )
     timezone = models.CharField(max_length=64, default="UTC")
     currency = models.CharField(max_length=3, default="USD")
+    loyal_after_sessions = models.PositiveSmallIntegerField(
+        default=3, help_text="Sessions after which a user counts as loyal (AppsFlyer: 3)."
+    )
     public_key = models.CharField(max_length=64, unique=True, default=new_public_key)
     # The server-to-server API key is shown once; only its SHA-256 and a hint are kept.
     api_key_hash = models.CharField(max_length=64, blank=True, db_index=True)

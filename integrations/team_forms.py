@@ -45,12 +45,20 @@ class AppSettingsForm(forms.ModelForm):
     domains = DomainsField(
         required=False, help_text="One origin per line, e.g. https://shop.example.com"
     )
+    loyal_after_sessions = forms.IntegerField(
+        label="Loyal after",
+        min_value=1,
+        max_value=100,
+        required=False,
+        initial=3,
+        help_text="Sessions after which a user counts as loyal (AppsFlyer: 3).",
+    )
 
     class Meta:
         model = App
         fields = [
             "name", "app_id", "platform", "store_id", "website_url", "domains", "timezone",
-            "currency",
+            "currency", "loyal_after_sessions",
         ]  # fmt: skip
         help_texts = {
             "app_id": "AppsFlyer-style: the App Store id (id1453847291), the Play package name, "
@@ -71,6 +79,8 @@ class AppSettingsForm(forms.ModelForm):
             self.add_error("store_id", "An iOS or Android app needs its store id.")
         if platform == Platform.WEB and not data.get("website_url"):
             self.add_error("website_url", "A website needs its address.")
+        if data.get("loyal_after_sessions") is None:
+            data["loyal_after_sessions"] = 3
         return data
 
 

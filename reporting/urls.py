@@ -10,6 +10,8 @@ urlpatterns = [
     path("apps/<str:app_id>/reports/overview/", views.overview, name="overview"),
     path("apps/<str:app_id>/reports/protect360/", views.protect360, name="protect360"),
     path("apps/<str:app_id>/alerts/", views.alert_settings, name="alerts"),
+    path("apps/<str:app_id>/reports/retention/", views.retention, name="retention"),
+    path("apps/<str:app_id>/reports/loyal-users/", views.loyal_users, name="loyal-users"),
     path("apps/<str:app_id>/reports/raw-data/", views.raw_data_report, name="raw-data"),
     path(
         "apps/<str:app_id>/reports/raw-data/export.csv",

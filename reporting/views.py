@@ -1,3 +1,4 @@
+import csv
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,10 +29,12 @@ from reporting import (
 )
 from reporting import overview as overview_report
 from reporting import protect360 as protect360_report
+from reporting import retention as retention_report
 from reporting.api_tokens import create_api_token, revoke_api_token
 from reporting.forms import AlertSettingsForm, ApiTokenForm
 from reporting.models import AlertSettings, ApiToken, ExportJob
 from reporting.overview import chart as overview_chart
+from reporting.spreadsheet import defuse_formula
 
 
 @never_cache  # reports hold data no shared or browser cache should keep
@@ -254,3 +257,55 @@ def alert_settings(request: HttpRequest, app_id: str) -> HttpResponse:
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "reporting/alerts.html", context, status=status)
+
+
+@never_cache
+@login_required
+def retention(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Retention cohorts by install day: day 1–30 as a heat map, and a CSV export."""
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_RETENTION)
+    form = retention_report.CohortFilterForm(request.GET, access=access)
+    if not form.is_valid():
+        return render(
+            request, "reporting/retention.html", {"app": access.app, "form": form}, status=400
+        )
+    rows = retention_report.cohorts(access, form.cleaned_data)
+    if request.GET.get("format") == "csv":
+        return _cohorts_csv(access.app.app_id, form.cleaned_data["group_by"], rows)
+    context = {
+        "app": access.app,
+        "form": form,
+        "cohorts": rows,
+        "days": list(range(1, retention_report.MAX_DAY + 1)),
+        "group_label": retention_report.GROUPS[form.cleaned_data["group_by"]],
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "reporting/retention.html", context)
+
+
+def _cohorts_csv(app_id: str, group: str, rows: list[retention_report.Cohort]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{app_id}-retention.csv"'
+    writer = csv.writer(response)
+    days = [f"Day {n}" for n in range(1, retention_report.MAX_DAY + 1)]
+    writer.writerow(["Install day", retention_report.GROUPS[group], "Installs", *days])
+    for row in rows:
+        retained = ["" if users is None else users for users in row.retained]
+        writer.writerow([row.day.isoformat(), defuse_formula(row.group), row.installs, *retained])
+    return response
+
+
+@never_cache
+@login_required
+def loyal_users(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Loyal users: installs of a range that reached the app's session threshold."""
+    access = get_app_for_user(request.user, app_id, need=Action.VIEW_LOYAL_USERS)
+    form = retention_report.CohortFilterForm(request.GET, access=access)
+    context: dict[str, Any] = {"app": access.app, "form": form, "rows": None}
+    if form.is_valid():
+        context |= {
+            "rows": retention_report.loyal_users(access, form.cleaned_data),
+            "group_label": retention_report.GROUPS[form.cleaned_data["group_by"]],
+        }
+    status = 200 if form.is_valid() else 400
+    return render(request, "reporting/loyal_users.html", context, status=status)

@@ -24,6 +24,7 @@ from events.services.matching import (
     attribution_of,
     load_install_index,
 )
+from events.services.sessions import record_session_events
 from integrations.models import App, Platform
 from integrations.services.mapping import record_seen_event_names
 
@@ -112,6 +113,7 @@ def record_events(
                 results[index].status = ACCEPTED
                 results[index].media_source = event.media_source
         plan_postbacks_for_events(app, new_events)
+        record_session_events(app, new_events)
     remember_event_names(app, {event.event_name for event in new_events})
     return results
 

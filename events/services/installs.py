@@ -4,9 +4,11 @@ visit report that records the landing click and the first visit together."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,6 +36,7 @@ from events.services.normalise import (
     column_lengths,
     parse_event_time,
 )
+from events.services.sessions import add_sessions
 from events.services.touchpoints import (
     CLICK_REFERENCE_PARAMETER,
     click_id_from_play_referrer,
@@ -367,6 +370,9 @@ def record_visit(app: App, visit: VisitDraft, *, ip: str | None, user_agent: str
             click_id=click_reference,
         )
         install = record_install(app, draft)
+        # Every visit is a session of the visitor (the first one also their "install").
+        day = now.astimezone(ZoneInfo(app.timezone or "UTC")).date()
+        add_sessions(app, Counter({(visit.web_user_id, day, install.install.pk): 1}))
     lookback = lookbacks_for_app(app).get(media_source)
     days = lookback.click.days if lookback else 7
     return VisitResult(install, is_click_recorded, days)

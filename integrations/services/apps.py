@@ -92,7 +92,9 @@ def save_admin_app_edit(
         record_audit(app=app, acting_user=acting_user, action="app.edited", changes=changes)
 
 
-APP_EDITABLE_FIELDS = ("name", "store_id", "website_url", "domains", "timezone", "currency")
+APP_EDITABLE_FIELDS = (
+    "name", "store_id", "website_url", "domains", "timezone", "currency", "loyal_after_sessions",
+)  # fmt: skip
 
 
 def update_app(app: App, *, acting_user: AbstractBaseUser, **fields: Any) -> dict[str, Any]:

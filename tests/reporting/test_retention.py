@@ -1,0 +1,103 @@
+"""Sessions, retention cohorts and loyal users: counted from app opens and visits, scoped for
+partners by the "retention report" and "aggregate loyal user data" grants."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import SessionDay
+from events.services.ingest import record_events
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+ZONE = ZoneInfo("UTC")
+
+
+def noon(days_ago: int) -> datetime:
+    day = timezone.now().astimezone(ZONE).date() - timedelta(days=days_ago)
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZONE) + timedelta(hours=12)
+
+
+def opens(app, device: str, *days_ago: int) -> None:
+    record_events(
+        app,
+        [
+            {
+                "event_id": f"open-{device}-{n}-{ago}",
+                "event_name": "af_app_opened",
+                "device_id": device,
+                "event_time": noon(ago).isoformat(),
+            }
+            for n, ago in enumerate(days_ago)
+        ],
+    )
+
+
+@pytest.fixture
+def cohort(app):
+    """Ten installs from TikTok and four organic, ten days ago; some came back."""
+    for n in range(10):
+        factories.make_install(app, device_id=f"tt-{n}", media_source="tiktokweb_int",
+                               campaign="Spring", installed_at=noon(10))  # fmt: skip
+    for n in range(4):
+        factories.make_install(app, device_id=f"org-{n}", installed_at=noon(10))
+    for n in range(5):
+        opens(app, f"tt-{n}", 9)  # day 1: five of ten
+    opens(app, "tt-0", 3, 3, 3)  # day 7, three sessions
+    opens(app, "org-0", 9, 8, 7)
+    return app
+
+
+def test_app_opens_become_one_row_per_user_and_day(cohort):
+    row = SessionDay.objects.get(user_key="tt-0", day=noon(3).date())
+    assert row.sessions == 3 and row.install.device_id == "tt-0"
+
+
+def test_day_n_retention_is_the_share_of_the_cohort_back_on_that_day(client, cohort, analyst):
+    client.force_login(analyst)
+    page = client.get(reverse("reporting:retention", args=[cohort.app_id]))
+    assert page.status_code == 200
+    rows = {row.group: row for row in page.context["cohorts"]}
+    tiktok = rows["tiktokweb_int"]
+    assert tiktok.installs == 10
+    assert tiktok.rates()[0] == 0.5  # day 1
+    assert tiktok.retained[6] == 1  # day 7
+    assert tiktok.retained[10] is None  # day 11 has not come yet
+    assert rows["organic"].retained[:3] == [1, 1, 1]
+    export = client.get(reverse("reporting:retention", args=[cohort.app_id]), {"format": "csv"})
+    lines = list(csv.reader(io.StringIO(export.content.decode())))
+    assert lines[0][:4] == ["Install day", "Media source", "Installs", "Day 1"]
+    assert ["tiktokweb_int", "10", "5"] in [line[1:4] for line in lines[1:]]
+
+
+def test_loyal_users_had_the_apps_number_of_sessions(client, cohort, analyst):
+    client.force_login(analyst)
+    page = client.get(reverse("reporting:loyal-users", args=[cohort.app_id]))
+    rows = {row.group: row for row in page.context["rows"]}
+    assert (rows["tiktokweb_int"].loyal, rows["tiktokweb_int"].installs) == (1, 10)
+    assert rows["organic"].loyal == 1 and rows["organic"].sessions == 3
+    cohort.loyal_after_sessions = 5
+    cohort.save()
+    page = client.get(reverse("reporting:loyal-users", args=[cohort.app_id]))
+    assert all(row.loyal == 0 for row in page.context["rows"])
+
+
+def test_a_partner_granted_retention_sees_its_cohorts_and_nothing_else(
+    client, cohort, partner_user
+):
+    grants = factories.grant(cohort, partner_user=partner_user.partner_user, can_view_revenue=True)
+    client.force_login(partner_user)
+    url = reverse("reporting:retention", args=[cohort.app_id])
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("reporting:loyal-users", args=[cohort.app_id])).status_code == 403
+    grants.can_view_retention = True
+    grants.save()
+    groups = {row.group for row in client.get(url).context["cohorts"]}
+    assert groups == {"tiktokweb_int"}
