@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,14 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from events.models import Install, SessionDay
+from events.models import InAppEvent, Install, SessionDay
 from integrations.models import media_source_validator
 from integrations.policy import AppAccess
 from reporting.cost_report import check_date_range
+from reporting.exchange_rates import Rates
 
 MAX_DAY = 30
+LTV_DAYS = (0, 1, 3, 7, 14, 30)  # the LTV table's columns
 GROUPS = {"media_source": "Media source", "campaign": "Campaign", "country_code": "Country"}
 
 
@@ -59,6 +62,13 @@ class Cohort:
     group: str
     installs: int
     retained: list[int | None] = field(default_factory=list)  # day 1..30; None: not yet
+    # Cumulative revenue per installed user (LTV) on days 0..30, in the app's currency; None
+    # where a day has not come or money lacked an exchange rate. Empty without revenue access.
+    ltv: list[Decimal | None] = field(default_factory=list)
+
+    @property
+    def ltv_milestones(self) -> list[Decimal | None]:
+        return [self.ltv[day] for day in LTV_DAYS] if self.ltv else []
 
     def rates(self) -> list[float | None]:
         return [
@@ -79,7 +89,9 @@ def first_installs(access: AppAccess, filters: dict[str, Any]) -> QuerySet[Insta
     return access.scope_to_media_source(installs)
 
 
-def cohorts(access: AppAccess, filters: dict[str, Any]) -> list[Cohort]:
+def cohorts(
+    access: AppAccess, filters: dict[str, Any], *, with_revenue: bool = False
+) -> list[Cohort]:
     zone = ZoneInfo(access.app.timezone or "UTC")
     group = filters["group_by"]
     today = timezone.now().astimezone(zone).date()
@@ -100,6 +112,7 @@ def cohorts(access: AppAccess, filters: dict[str, Any]) -> list[Cohort]:
         offset = (row["day"] - row["cohort"]).days
         if 1 <= offset <= MAX_DAY:
             retained[(row["cohort"], row[f"install__{group}"])][offset] = row["users"]
+    revenue = _revenue_by_offset(access, installs, group, zone) if with_revenue else {}
     result = []
     for row in sizes.order_by("cohort", group):
         cohort_day, name = row["cohort"], row[group]
@@ -113,9 +126,61 @@ def cohorts(access: AppAccess, filters: dict[str, Any]) -> list[Cohort]:
                     None if cohort_day + timedelta(days=n) > today else days.get(n, 0)
                     for n in range(1, MAX_DAY + 1)
                 ],
+                ltv=_cumulative_per_user(
+                    revenue.get((cohort_day, name)), row["n"], cohort_day, today
+                )
+                if with_revenue
+                else [],
             )
         )
     return result
+
+
+def _revenue_by_offset(
+    access: AppAccess, installs: QuerySet[Install], group: str, zone: ZoneInfo
+) -> dict[tuple[date, str], dict[int, Decimal | None]]:
+    """Revenue of the cohorts' users per day after install, in the app's currency (at each
+    day's rate; None for a day whose money could not be converted)."""
+    rows = list(
+        InAppEvent.objects.filter(
+            install__in=installs.values("pk"), revenue__isnull=False, is_reengagement=False
+        )
+        .annotate(
+            cohort=TruncDate("install__installed_at", tzinfo=zone),
+            day=TruncDate("event_time", tzinfo=zone),
+        )
+        .values("cohort", f"install__{group}", "day", "currency")
+        .annotate(amount=Sum("revenue"))
+    )
+    if not rows:
+        return {}
+    days = [row["day"] for row in rows]
+    rates = Rates(access.app.currency, {row["currency"] for row in rows}, min(days), max(days))
+    result: dict[tuple[date, str], dict[int, Decimal | None]] = defaultdict(dict)
+    for row in rows:
+        offset = (row["day"] - row["cohort"]).days
+        if not 0 <= offset <= MAX_DAY:
+            continue
+        amount = rates.convert(row["amount"], row["currency"], row["day"])
+        cell = result[(row["cohort"], row[f"install__{group}"])]
+        previous = cell.get(offset, Decimal(0))
+        cell[offset] = None if amount is None or previous is None else previous + amount
+    return result
+
+
+def _cumulative_per_user(
+    by_offset: dict[int, Decimal | None] | None, installs: int, cohort_day: date, today: date
+) -> list[Decimal | None]:
+    total: Decimal | None = Decimal(0)
+    values: list[Decimal | None] = []
+    for offset in range(MAX_DAY + 1):
+        if cohort_day + timedelta(days=offset) > today:
+            values.append(None)
+            continue
+        amount = (by_offset or {}).get(offset, Decimal(0))
+        total = None if total is None or amount is None else total + amount
+        values.append(None if total is None else (total / installs).quantize(Decimal("0.01")))
+    return values
 
 
 @dataclass(frozen=True)

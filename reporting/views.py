@@ -269,7 +269,8 @@ def retention(request: HttpRequest, app_id: str) -> HttpResponse:
         return render(
             request, "reporting/retention.html", {"app": access.app, "form": form}, status=400
         )
-    rows = retention_report.cohorts(access, form.cleaned_data)
+    shows_revenue = access.can(Action.VIEW_REVENUE)
+    rows = retention_report.cohorts(access, form.cleaned_data, with_revenue=shows_revenue)
     if request.GET.get("format") == "csv":
         return _cohorts_csv(access.app.app_id, form.cleaned_data["group_by"], rows)
     context = {
@@ -279,6 +280,8 @@ def retention(request: HttpRequest, app_id: str) -> HttpResponse:
         "days": list(range(1, retention_report.MAX_DAY + 1)),
         "group_label": retention_report.GROUPS[form.cleaned_data["group_by"]],
         "query": request.GET.urlencode(),
+        "shows_revenue": shows_revenue,
+        "ltv_days": retention_report.LTV_DAYS,
     }
     return render(request, "reporting/retention.html", context)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -101,3 +102,36 @@ def test_a_partner_granted_retention_sees_its_cohorts_and_nothing_else(
     grants.save()
     groups = {row.group for row in client.get(url).context["cohorts"]}
     assert groups == {"tiktokweb_int"}
+
+
+def test_ltv_is_cumulative_revenue_per_installed_user_in_the_apps_currency(
+    client, cohort, analyst, partner_user
+):
+    for n, ago in enumerate((10, 9, 3)):
+        record_events(
+            cohort,
+            [
+                {
+                    "event_id": f"buy-{n}",
+                    "event_name": "purchase",
+                    "device_id": "tt-1",
+                    "revenue": 20,
+                    "currency": "USD",
+                    "event_time": noon(ago).isoformat(),
+                }
+            ],
+        )
+    client.force_login(analyst)
+    page = client.get(reverse("reporting:retention", args=[cohort.app_id]))
+    tiktok = next(row for row in page.context["cohorts"] if row.group == "tiktokweb_int")
+    # 20 on the install day, 40 by day 1, 60 by day 7; ten installs.
+    assert tiktok.ltv[0] == Decimal("2.00") and tiktok.ltv[1] == Decimal("4.00")
+    assert tiktok.ltv[7] == Decimal("6.00") and tiktok.ltv[11] is None
+    assert "Lifetime value per installed user" in page.content.decode()
+    grants = factories.grant(
+        cohort, partner_user=partner_user.partner_user, can_view_retention=True
+    )
+    client.force_login(partner_user)
+    page = client.get(reverse("reporting:retention", args=[cohort.app_id]))
+    assert "Lifetime value" not in page.content.decode()  # revenue needs its own grant
+    assert grants.can_view_revenue is False
