@@ -18,10 +18,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import CharField, Count, Max, QuerySet, Sum, Value
+from django.db.models import CharField, Count, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncDate
 
-from events.models import InAppEvent, Install
+from events.models import InAppEvent, Install, SessionDay
 from integrations.policy import Action, AppAccess
 from integrations.request_values import parse_whole_number
 from reporting.exchange_rates import Rates
@@ -114,6 +114,8 @@ class AggregateRow:
     country: str | None
     row: Row
     events: dict[str, EventFigures] = field(default_factory=dict)
+    sessions: int = 0  # sessions in the window of users attributed to the row
+    loyal: int = 0  # installs of the window that reached the app's loyal threshold
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -261,6 +263,66 @@ def _event_groups(query: AggregateQuery) -> tuple[list[dict], list[dict]]:
     return counts, sales
 
 
+def _session_groups(query: AggregateQuery) -> list[dict]:
+    """Sessions in the window by users attributed to each campaign (from the daily rollup)."""
+    rows = SessionDay.objects.filter(
+        app=query.access.app,
+        day__gte=query.date_from,
+        day__lte=query.date_to,
+        install__isnull=False,
+        install__is_reengagement=query.retargeting,
+    )
+    if query.view_through:
+        rows = rows.filter(install__touch_type="impression")
+    rows = query.access.scope_to_media_source(rows, field="install__media_source")
+    if query.media_sources:
+        rows = rows.filter(install__media_source__in=query.media_sources)
+    keys = ["install__media_source", "install__campaign_id", "install__campaign"]
+    keys += ["install__country_code"] if query.report.by_country else []
+    keys += ["day"] if query.report.by_date else []
+    return list(rows.order_by().values(*keys).annotate(sessions=Sum("sessions")))
+
+
+def _loyal_groups(query: AggregateQuery) -> list[dict]:
+    """Installs of the window that reached the app's loyal threshold, per campaign."""
+    totals = (
+        SessionDay.objects.filter(install=OuterRef("pk"))
+        .values("install")
+        .annotate(sum=Sum("sessions"))
+        .values("sum")
+    )
+    threshold = query.access.app.loyal_after_sessions
+    rows = _ours(query, Install.objects.all(), "installed_at").annotate(
+        total=Coalesce(Subquery(totals), 0)
+    )
+    return list(
+        rows.values("media_source", "campaign_id", "campaign", *_dimensions(query)).annotate(
+            day=TruncDate("installed_at", tzinfo=query.tz),
+            loyal=Count("id", filter=Q(total__gte=threshold)),
+        )
+    )
+
+
+def _attach_loyalty(query: AggregateQuery, result: list[AggregateRow]) -> None:
+    def where(group: dict, prefix: str = "") -> tuple:
+        return (
+            group["day"] if query.report.by_date else None,
+            group[f"{prefix}country_code"] if query.report.by_country else None,
+            group[f"{prefix}media_source"],
+            group[f"{prefix}campaign_id"] or group[f"{prefix}campaign"],
+        )
+
+    sessions: dict[tuple, int] = defaultdict(int)
+    for group in _session_groups(query):
+        sessions[where(group, "install__")] += group["sessions"]
+    loyal: dict[tuple, int] = defaultdict(int)
+    for group in _loyal_groups(query):
+        loyal[where(group)] += group["loyal"]
+    for item in result:
+        key = (item.day, item.country, item.row.media_source, item.row.key)
+        item.sessions, item.loyal = sessions.get(key, 0), loyal.get(key, 0)
+
+
 def aggregate_rows(query: AggregateQuery) -> list[AggregateRow]:
     """The report's rows: per (day, country) when the report splits by them, then as the
     Overview orders its campaign rows."""
@@ -317,6 +379,8 @@ def aggregate_rows(query: AggregateQuery) -> list[AggregateRow]:
         result.extend(rows.values())
         if with_events:
             result.extend(_add_events(query, key, rows, counts_of[key], sales_of[key], usd))
+    if access.can(Action.VIEW_LOYAL_USERS):
+        _attach_loyalty(query, result)
     return result[: query.maximum_rows]
 
 
@@ -379,7 +443,7 @@ def csv_lines(query: AggregateQuery) -> Iterator[list[str]]:
     shows_cost = query.access.can(Action.VIEW_COST)
     shows_revenue = query.access.can(Action.VIEW_REVENUE)
     for item in rows:
-        cells = _kpis(query, item.row, shows_cost=shows_cost, shows_revenue=shows_revenue)
+        cells = _kpis(query, item, shows_cost=shows_cost, shows_revenue=shows_revenue)
         leading = [item.day.isoformat()] if query.report.by_date and item.day else []
         if query.report.by_country:
             leading.append(guarded(item.country or ""))
@@ -391,8 +455,12 @@ def csv_lines(query: AggregateQuery) -> Iterator[list[str]]:
         yield leading + cells + events
 
 
-def _kpis(query: AggregateQuery, row: Row, *, shows_cost: bool, shows_revenue: bool) -> list[str]:
+def _kpis(
+    query: AggregateQuery, item: AggregateRow, *, shows_cost: bool, shows_revenue: bool
+) -> list[str]:
+    row = item.row
     has_cost = query.has_cost and row.has_cost  # no cost row (organic, unpulled cost): N/A
+    shows_loyalty = query.access.can(Action.VIEW_LOYAL_USERS)
     cost = None if row.is_spend_missing else row.spend
     revenue = row.revenue
     kpis = {
@@ -404,10 +472,10 @@ def _kpis(query: AggregateQuery, row: Row, *, shows_cost: bool, shows_revenue: b
         "CTR": _ratio(ratio(row.clicks, row.impressions)) if has_cost else NOT_AVAILABLE,
         "Installs": str(row.installs),
         "Conversion Rate": _ratio(ratio(row.installs, row.clicks)) if has_cost else NOT_AVAILABLE,
-        # We record no sessions yet, so neither sessions nor loyal users (3+ sessions).
-        "Sessions": NOT_AVAILABLE,
-        "Loyal Users": NOT_AVAILABLE,
-        "Loyal Users/Installs": NOT_AVAILABLE,
+        # From the daily session rollup; loyal: the app's threshold (AppsFlyer: 3 sessions).
+        "Sessions": str(item.sessions) if shows_loyalty else "",
+        "Loyal Users": str(item.loyal) if shows_loyalty else "",
+        "Loyal Users/Installs": _ratio(ratio(item.loyal, row.installs)) if shows_loyalty else "",
         "Total Revenue": _money(revenue) if shows_revenue else "",
         "Total Cost": (_money(cost) if has_cost else NOT_AVAILABLE) if shows_cost else "",
         "ROI": (

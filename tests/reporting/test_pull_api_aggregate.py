@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -133,9 +134,9 @@ def test_the_spring_campaign_has_the_overviews_twelve_metrics(client, dataset, a
         "CTR": "0.0200",
         "Installs": "5",
         "Conversion Rate": "0.0833",
-        "Sessions": "N/A",
-        "Loyal Users": "N/A",
-        "Loyal Users/Installs": "N/A",
+        "Sessions": "0",  # nobody opened the app in this dataset
+        "Loyal Users": "0",
+        "Loyal Users/Installs": "0.0000",
         "Total Revenue": "50.00",
         "Total Cost": "25.00",
         "ROI": "1.0000",
@@ -326,3 +327,26 @@ def test_the_schema_documents_both_pull_apis_and_the_uninstall_reports(client):
         "geo_by_date_report",
     ]
     assert {"uninstall_events_report", "organic_uninstall_events_report"} <= set(raw_reports)
+
+
+def test_sessions_and_loyal_users_come_from_the_session_rollup(client, dataset, analyst):
+    from events.models import Install, SessionDay
+
+    window = (datetime(2026, 3, 1, 5, tzinfo=UTC), datetime(2026, 3, 3, 5, tzinfo=UTC))  # NY
+    spring = list(
+        Install.objects.filter(
+            campaign="Spring sale", is_reengagement=False, installed_at__range=window
+        ).order_by("pk")
+    )[:2]
+    for install, sessions in zip(spring, (4, 1), strict=True):
+        SessionDay.objects.create(
+            app=dataset, install=install, user_key=install.device_id,
+            day=date(2026, 3, 2), sessions=sessions,
+        )  # fmt: skip
+    _, rows = _table(_pull(client, dataset, "partners_report", _token(analyst), **WINDOW))
+    row = _by_campaign(rows)[("tiktokweb_int", "Spring sale")]
+    assert (row["Sessions"], row["Loyal Users"], row["Loyal Users/Installs"]) == (
+        "5",
+        "1",
+        "0.2000",
+    )
