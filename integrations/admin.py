@@ -88,7 +88,7 @@ class AppAdmin(admin.ModelAdmin):
     list_filter = ["platform"]
     search_fields = ["name", "app_id", "store_id"]
     readonly_fields = ["public_key", "api_key_hint", "created_at"]
-    exclude = ["api_key_hash"]
+    exclude = ["api_key_hash", "loyal_after_sessions"]  # the app's settings page sets it
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(_integrations=Count("integrations"))

@@ -70,6 +70,11 @@ class Cohort:
     def ltv_milestones(self) -> list[Decimal | None]:
         return [self.ltv[day] for day in LTV_DAYS] if self.ltv else []
 
+    @property
+    def heat_cells(self) -> list[tuple[float | None, int]]:
+        """(rate, shade 0–10) per day, for the heat map's CSS classes (no inline styles)."""
+        return [(rate, 0 if rate is None else round(rate * 10)) for rate in self.rates()]
+
     def rates(self) -> list[float | None]:
         return [
             None if users is None or not self.installs else users / self.installs
