@@ -40,6 +40,19 @@ LINK_PARAMETERS: dict[str, str] = {
     "af_sub4": "sub4",
     "af_sub5": "sub5",
 }
+# The names other tools' links use for the same fields, so ads keep working when a team
+# switches (docs/link-parameters.md). AppsFlyer's name wins when a link carries both.
+PARAMETER_ALIASES: dict[str, tuple[str, ...]] = {
+    "campaign": ("campaign_name", "utm_campaign"),
+    "campaign_id": ("campaign_id", "utm_id"),
+    "adset": ("adset_name", "adgroup_name"),
+    "adset_id": ("adset_id", "adgroup_id"),
+    "ad": ("ad_name", "utm_content"),
+    "ad_id": ("ad_id",),
+    "site_id": ("utm_source",),
+    "channel": ("utm_medium",),
+    "keywords": ("utm_term",),
+}
 # TikTok's click id travels as `ttclid` on web, and as `clickid` or `callback` in app campaigns.
 CLICK_ID_PARAMETERS = ("ttclid", "clickid", "callback")
 ADVERTISING_ID_PARAMETERS = {"idfa": "idfa", "gaid": "gaid", "advertising_id": "gaid"}
@@ -105,6 +118,10 @@ def touchpoint_fields(params: Mapping[str, str]) -> dict[str, object]:
     for parameter, name in LINK_PARAMETERS.items():
         if params.get(parameter):
             fields[name] = tidy(params[parameter], max_length_of(Touchpoint, name))
+    for name, aliases in PARAMETER_ALIASES.items():
+        alias = next((a for a in aliases if params.get(a)), None)
+        if alias is not None and not fields.get(name):
+            fields[name] = tidy(params[alias], max_length_of(Touchpoint, name))
     for parameter in CLICK_ID_PARAMETERS:
         if params.get(parameter) and not fields.get("ttclid"):
             fields["ttclid"] = tidy(params[parameter], 255)

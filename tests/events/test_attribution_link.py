@@ -212,3 +212,27 @@ def test_a_link_for_a_partner_the_app_has_no_integration_with_is_404_and_records
     response = client.get(f"/{kind}/{web_shop.app.public_key}/bytedanceglobal_int?c=Spring")
     assert response.status_code == 404
     assert not Touchpoint.objects.exists()
+
+
+def test_other_tools_parameter_names_fill_the_same_fields_and_appsflyers_win(web_shop, client):
+    click(
+        client,
+        web_shop.app,
+        query="campaign_name=Spring&campaign_id=178001&adset_name=Broad&adset_id=178002"
+        "&ad_name=Video&ad_id=178003&utm_source=tiktok&utm_medium=paid&utm_term=socks"
+        "&af_ad=UGC+clip",
+    )
+    touch = Touchpoint.objects.get()
+    assert (touch.campaign, touch.campaign_id, touch.adset, touch.adset_id) == (
+        "Spring",
+        "178001",
+        "Broad",
+        "178002",
+    )
+    assert (touch.ad, touch.ad_id, touch.site_id, touch.channel, touch.keywords) == (
+        "UGC clip",  # af_ad beats ad_name
+        "178003",
+        "tiktok",
+        "paid",
+        "socks",
+    )
