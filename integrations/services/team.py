@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from smtplib import SMTPException
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -47,15 +48,14 @@ def invite(app: App, *, email: str, role: str, acting_user: AbstractBaseUser) ->
         )
     token = signing.dumps({"invitation": invitation.pk}, salt=INVITE_SALT)
     link = settings.PUBLIC_BASE_URL + reverse("integrations:invitation", args=[token])
-    send_mail(
+    _email(
+        invitation,
         subject=f"You are invited to {app.name} on Signalboard",
         message=(
             f"{acting_user} invites you to work on {app.name} as {Role(role).label.lower()}.\n\n"
             f"Open this link within 7 days to set your password and start:\n{link}\n\n"
             "The link works once. If you did not expect it, ignore this email."
         ),
-        from_email=None,
-        recipient_list=[email],
     )
     return SentInvitation(invitation, link)
 
@@ -81,7 +81,8 @@ def invite_partner_user(
         )
     token = signing.dumps({"invitation": invitation.pk}, salt=INVITE_SALT)
     link = settings.PUBLIC_BASE_URL + reverse("integrations:invitation", args=[token])
-    send_mail(
+    _email(
+        invitation,
         subject=f"{app.name} shares its {partner.name} data with you on Signalboard",
         message=(
             f"{acting_user} invites you, as part of {partner.name}'s team, to see what "
@@ -89,8 +90,6 @@ def invite_partner_user(
             f"grants {partner.name}.\n\nOpen this link within 7 days to set your password:\n"
             f"{link}\n\nThe link works once. If you did not expect it, ignore this email."
         ),
-        from_email=None,
-        recipient_list=[email],
     )
     return SentInvitation(invitation, link)
 
@@ -188,3 +187,18 @@ def create_first_admin(*, username: str, email: str, password: str) -> AbstractB
         if User.objects.exists():
             raise ValidationError("Signalboard already has accounts: sign in instead.")
         return User.objects.create_superuser(username=username, email=email, password=password)
+
+
+def _email(invitation: Invitation, *, subject: str, message: str) -> None:
+    """Send the invitation; if the mail server refuses, withdraw it and say so (nothing is left
+    behind that nobody was told about)."""
+    try:
+        send_mail(
+            subject=subject, message=message, from_email=None, recipient_list=[invitation.email]
+        )
+    except (OSError, SMTPException) as error:
+        invitation.delete()
+        raise ValidationError(
+            f"The invitation could not be emailed ({type(error).__name__}); nothing was sent. "
+            "Check EMAIL_URL and try again."
+        ) from None

@@ -242,3 +242,24 @@ def test_a_marketer_cannot_invite_partner_users(client, app, marketer):
     url = reverse("integrations:partner-invite", args=[app.app_id, integration.pk])
     assert client.post(url, {"email": "x@example.com"}).status_code == 403
     assert not Invitation.objects.exists()
+
+
+def test_an_invitation_the_mail_server_refuses_is_withdrawn_and_the_page_says_so(
+    client, app, admin_user
+):
+    from django.test import override_settings
+
+    client.force_login(admin_user)
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=9,  # nothing listens: the connection is refused
+        EMAIL_TIMEOUT=2,
+    ):
+        response = client.post(
+            reverse("integrations:team-invite", args=[app.app_id]),
+            {"email": "lee@example.com", "role": "analyst"},
+        )
+    assert response.status_code == 400
+    assert "could not be emailed" in response.content.decode()
+    assert not Invitation.objects.exists()
