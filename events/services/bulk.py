@@ -70,7 +70,8 @@ def _rows_per_statement(connection: BaseDatabaseWrapper, field_count: int) -> in
 
 def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
     """Insert many rows (a repeat is an error, as with `bulk_create`): on PostgreSQL in one
-    statement of column arrays, elsewhere with `bulk_create`."""
+    statement of column arrays, elsewhere with `bulk_create`. The objects do not get their
+    primary keys back (nothing that calls it needs them)."""
     if not objs:
         return
     connection = connections[router.db_for_write(model)]
@@ -121,8 +122,8 @@ def _insert_as_arrays(
 
 
 # Fields whose stored value is the attribute as it is: text is text, a foreign key its id.
-_AS_IS = (models.CharField, models.TextField, models.ForeignKey)
-_CONVERTED = (models.GenericIPAddressField,)  # "" is stored as NULL
+# Exact types only: a subclass (an encrypted secret is a TextField) prepares its own value.
+_AS_IS = {models.CharField, models.TextField, models.ForeignKey}
 
 
 def _column_values(
@@ -131,6 +132,6 @@ def _column_values(
     """One column of the batch as the database stores it. Text and ids are read as they are
     (Django's per-value preparation of 185,000 values was a fifth of a batch's CPU); times,
     JSON, decimals and addresses go through Django's own preparation."""
-    if isinstance(field, _AS_IS) and not isinstance(field, _CONVERTED):
+    if type(field) in _AS_IS:
         return [getattr(obj, field.attname) for obj in batch]
     return [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in batch]
