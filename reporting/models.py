@@ -180,6 +180,48 @@ class AttributionDay(models.Model):
         return f"{self.day} {self.media_source} {self.campaign or self.campaign_id}"
 
 
+class CohortDay(models.Model):
+    """Retention cohorts' figures per app, install day (in the app's timezone), media source,
+    campaign, ad set and country: installs (kind "s"), users back on day n (kind "d", 1–30) and
+    in week n (kind "w", 1–12), revenue on day n per currency (kind "r", 0–84).
+
+    On PostgreSQL, triggers on installs, session days, events and the app's timezone keep it
+    exact on every write (migration 0006_cohort_day); nothing else writes here. On SQLite the
+    retention page reads the raw rows and this table stays empty.
+    """
+
+    class Kind(models.TextChoices):
+        INSTALLS = "s", "installs"
+        DAY = "d", "users back on day n"
+        WEEK = "w", "users back in week n"
+        REVENUE = "r", "revenue on day n"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    cohort_day = models.DateField()
+    key_hash = models.CharField(
+        max_length=32, help_text="md5 of the cohort's attribution and currency."
+    )
+    media_source = models.CharField(max_length=64)
+    campaign = models.CharField(max_length=255, blank=True)
+    adset = models.CharField(max_length=255, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    n = models.SmallIntegerField()
+    users = models.BigIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=24, decimal_places=6, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "cohort_day", "key_hash", "kind", "n"], name="cohort_day_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort_day} {self.media_source} {self.kind}{self.n}"
+
+
 class AlertKind(models.TextChoices):
     DELIVERIES_PAUSED = "deliveries_paused", "Deliveries paused: TikTok refused the credentials"
     DEAD_LETTERS = "dead_letters", "Postbacks dead-lettered"

@@ -10,25 +10,41 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from events.models import InAppEvent, Install, SessionDay
+from events.models import SessionDay
 from integrations.models import media_source_validator
 from integrations.policy import AppAccess
 from reporting.cost_report import check_date_range
 from reporting.exchange_rates import Rates
+from reporting.models import CostRecord
+from reporting.overview.filters import COST_MEDIA_SOURCES, cost_sources_for
+from reporting.retention_figures import (
+    MAX_DAY,
+    MAX_REVENUE_DAY,
+    MAX_WEEK,
+    CohortFigures,
+    cohort_figures,
+    first_installs,
+)
 
-MAX_DAY = 30
-LTV_DAYS = (0, 1, 3, 7, 14, 30)  # the LTV table's columns
-GROUPS = {"media_source": "Media source", "campaign": "Campaign", "country_code": "Country"}
+LTV_DAYS = (0, 1, 3, 7, 14, 30)  # the LTV table's columns, by day
+LTV_WEEKS = (1, 2, 4, 8, 12)  # and by week
+GROUPS = {
+    "media_source": "Media source",
+    "campaign": "Campaign",
+    "adset": "Ad set",
+    "country_code": "Country",
+}
+PERIODS = {"day": "Install day (days 1–30)", "week": "Install week (weeks 1–12)"}
 
 
 class CohortFilterForm(forms.Form):
@@ -38,6 +54,7 @@ class CohortFilterForm(forms.Form):
         label="Media source", required=False, max_length=64, validators=[media_source_validator]
     )
     group_by = forms.ChoiceField(label="Rows by", choices=list(GROUPS.items()), required=False)
+    period = forms.ChoiceField(label="Cohorts by", choices=list(PERIODS.items()), required=False)
 
     def __init__(self, data: Any, *, access: AppAccess) -> None:
         today = timezone.now().astimezone(ZoneInfo(access.app.timezone or "UTC")).date()
@@ -45,6 +62,7 @@ class CohortFilterForm(forms.Form):
             "date_from": (today - timedelta(days=30)).isoformat(),
             "date_to": (today - timedelta(days=1)).isoformat(),
             "group_by": "media_source",
+            "period": "day",
         }
         values |= {key: value for key, value in (data or {}).items() if value}
         super().__init__(values)
@@ -53,22 +71,28 @@ class CohortFilterForm(forms.Form):
         cleaned = super().clean() or {}
         check_date_range(self, cleaned)
         cleaned["group_by"] = cleaned.get("group_by") or "media_source"
+        cleaned["period"] = cleaned.get("period") or "day"
         return cleaned
 
 
 @dataclass
 class Cohort:
-    day: date
+    day: date  # the install day, or the Monday of the install week
     group: str
     installs: int
-    retained: list[int | None] = field(default_factory=list)  # day 1..30; None: not yet
-    # Cumulative revenue per installed user (LTV) on days 0..30, in the app's currency; None
-    # where a day has not come or money lacked an exchange rate. Empty without revenue access.
-    ltv: list[Decimal | None] = field(default_factory=list)
+    retained: list[int | None] = field(default_factory=list)  # day 1..30 or week 1..12
+    # Cumulative revenue per installed user (LTV) on the milestones' days, in the app's
+    # currency; None where a day has not come or money lacked an exchange rate. Empty without
+    # revenue access.
+    ltv_milestones: list[Decimal | None] = field(default_factory=list)
+    revenue: Decimal | None = None  # all the cohort's revenue so far
+    cost: Decimal | None = None  # spend on the cohort's install days, where a cost pull has it
 
     @property
-    def ltv_milestones(self) -> list[Decimal | None]:
-        return [self.ltv[day] for day in LTV_DAYS] if self.ltv else []
+    def roas(self) -> float | None:
+        if self.revenue is None or not self.cost:
+            return None
+        return float(self.revenue / self.cost)
 
     @property
     def heat_cells(self) -> list[tuple[float | None, int]]:
@@ -82,110 +106,151 @@ class Cohort:
         ]
 
 
-def first_installs(access: AppAccess, filters: dict[str, Any]) -> QuerySet[Install]:
-    zone = ZoneInfo(access.app.timezone or "UTC")
-    start = datetime.combine(filters["date_from"], time.min, tzinfo=zone)
-    end = datetime.combine(filters["date_to"] + timedelta(days=1), time.min, tzinfo=zone)
-    installs = Install.objects.filter(
-        app=access.app, is_reengagement=False, installed_at__gte=start, installed_at__lt=end
-    )
-    if filters.get("media_source"):
-        installs = installs.filter(media_source=filters["media_source"])
-    return access.scope_to_media_source(installs)
+def periods(filters: dict[str, Any]) -> list[int]:
+    """The heat map's columns: days 1..30 or weeks 1..12."""
+    return list(range(1, (MAX_WEEK if filters["period"] == "week" else MAX_DAY) + 1))
+
+
+def milestones(filters: dict[str, Any]) -> tuple[int, ...]:
+    return LTV_WEEKS if filters["period"] == "week" else LTV_DAYS
 
 
 def cohorts(
-    access: AppAccess, filters: dict[str, Any], *, with_revenue: bool = False
+    access: AppAccess,
+    filters: dict[str, Any],
+    *,
+    with_revenue: bool = False,
+    with_cost: bool = False,
 ) -> list[Cohort]:
     zone = ZoneInfo(access.app.timezone or "UTC")
-    group = filters["group_by"]
     today = timezone.now().astimezone(zone).date()
-    installs = first_installs(access, filters)
-    sizes = (
-        installs.annotate(cohort=TruncDate("installed_at", tzinfo=zone))
-        .values("cohort", group)
-        .annotate(n=Count("pk"))
-    )
-    active = (
-        SessionDay.objects.filter(install__in=installs.values("pk"))
-        .annotate(cohort=TruncDate("install__installed_at", tzinfo=zone))
-        .values("cohort", f"install__{group}", "day")
-        .annotate(users=Count("install_id", distinct=True))
-    )
-    retained: dict[tuple[date, str], dict[int, int]] = defaultdict(dict)
-    for row in active:
-        offset = (row["day"] - row["cohort"]).days
-        if 1 <= offset <= MAX_DAY:
-            retained[(row["cohort"], row[f"install__{group}"])][offset] = row["users"]
-    revenue = _revenue_by_offset(access, installs, group, zone) if with_revenue else {}
+    figures = cohort_figures(access, filters, with_revenue=with_revenue)
+    weekly = filters["period"] == "week"
+    revenue = _converted(access, figures) if with_revenue else {}
+    costs = _cost_by_cohort(access, filters) if with_revenue and with_cost else None
+    members: dict[tuple[date, str], list[date]] = defaultdict(list)
+    for cohort_day, name in figures.installs:
+        start = cohort_day - timedelta(days=cohort_day.weekday()) if weekly else cohort_day
+        members[(start, name)].append(cohort_day)
     result = []
-    for row in sizes.order_by("cohort", group):
-        cohort_day, name = row["cohort"], row[group]
-        days = retained.get((cohort_day, name), {})
-        result.append(
-            Cohort(
-                day=cohort_day,
-                group=name or "—",
-                installs=row["n"],
-                retained=[
-                    None if cohort_day + timedelta(days=n) > today else days.get(n, 0)
-                    for n in range(1, MAX_DAY + 1)
-                ],
-                ltv=_cumulative_per_user(
-                    revenue.get((cohort_day, name)), row["n"], cohort_day, today
-                )
-                if with_revenue
-                else [],
-            )
-        )
+    for (start, name), days in sorted(
+        members.items(), key=lambda item: (item[0][0], item[0][1] or "")
+    ):
+        keys = [(day, name) for day in days]
+        back = figures.back_in_week if weekly else figures.back_on_day
+        span = 7 if weekly else 1
+        retained: list[int | None] = [
+            None
+            if start + timedelta(days=span * (n - 1) + 1) > today
+            else sum(back.get(key, {}).get(n, 0) for key in keys)
+            for n in periods(filters)
+        ]
+        installs = sum(figures.installs[key] for key in keys)
+        cohort = Cohort(day=start, group=name or "—", installs=installs, retained=retained)
+        if with_revenue:
+            by_offset = _merged(revenue, keys)
+            cumulative = _cumulative_per_user(by_offset, installs, start, today)
+            cohort.ltv_milestones = [
+                cumulative[n * span] if n * span < len(cumulative) else None
+                for n in milestones(filters)
+            ]
+            cohort.revenue = _total(by_offset)
+        if costs is not None:
+            cohort.cost = _sum_or_none(costs.get((day, name)) for day in days)
+        result.append(cohort)
     return result
 
 
-def _revenue_by_offset(
-    access: AppAccess, installs: QuerySet[Install], group: str, zone: ZoneInfo
+def _converted(
+    access: AppAccess, figures: CohortFigures
 ) -> dict[tuple[date, str], dict[int, Decimal | None]]:
-    """Revenue of the cohorts' users per day after install, in the app's currency (at each
-    day's rate; None for a day whose money could not be converted)."""
-    rows = list(
-        InAppEvent.objects.filter(
-            install__in=installs.values("pk"), revenue__isnull=False, is_reengagement=False
-        )
-        .annotate(
-            cohort=TruncDate("install__installed_at", tzinfo=zone),
-            day=TruncDate("event_time", tzinfo=zone),
-        )
-        .values("cohort", f"install__{group}", "day", "currency")
-        .annotate(amount=Sum("revenue"))
-    )
-    if not rows:
+    """Revenue per cohort and day after install in the app's currency, at each day's rate
+    (None for a day whose money could not be converted)."""
+    if not figures.revenue:
         return {}
-    days = [row["day"] for row in rows]
-    rates = Rates(access.app.currency, {row["currency"] for row in rows}, min(days), max(days))
-    result: dict[tuple[date, str], dict[int, Decimal | None]] = defaultdict(dict)
-    for row in rows:
-        offset = (row["day"] - row["cohort"]).days
-        if not 0 <= offset <= MAX_DAY:
-            continue
-        amount = rates.convert(row["amount"], row["currency"], row["day"])
-        cell = result[(row["cohort"], row[f"install__{group}"])]
-        previous = cell.get(offset, Decimal(0))
-        cell[offset] = None if amount is None or previous is None else previous + amount
+    currencies = {currency for cell in figures.revenue.values() for _, currency in cell}
+    days = [
+        key[0] + timedelta(days=offset)
+        for key, cell in figures.revenue.items()
+        for offset, _ in cell
+    ]
+    rates = Rates(access.app.currency, currencies, min(days), max(days))
+    result: dict[tuple[date, str], dict[int, Decimal | None]] = {}
+    for key, cell in figures.revenue.items():
+        converted: dict[int, Decimal | None] = {}
+        for (offset, currency), amount in cell.items():
+            value = rates.convert(amount, currency, key[0] + timedelta(days=offset))
+            previous = converted.get(offset, Decimal(0))
+            converted[offset] = None if value is None or previous is None else previous + value
+        result[key] = converted
     return result
+
+
+def _merged(
+    revenue: dict[tuple[date, str], dict[int, Decimal | None]], keys: list[tuple[date, str]]
+) -> dict[int, Decimal | None]:
+    merged: dict[int, Decimal | None] = {}
+    for key in keys:
+        for offset, amount in revenue.get(key, {}).items():
+            previous = merged.get(offset, Decimal(0))
+            merged[offset] = None if amount is None or previous is None else previous + amount
+    return merged
+
+
+def _total(by_offset: dict[int, Decimal | None]) -> Decimal | None:
+    return _sum_or_none(by_offset.values())
+
+
+def _sum_or_none(values: Any) -> Decimal | None:
+    total = Decimal(0)
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
 
 
 def _cumulative_per_user(
-    by_offset: dict[int, Decimal | None] | None, installs: int, cohort_day: date, today: date
+    by_offset: dict[int, Decimal | None], installs: int, cohort_day: date, today: date
 ) -> list[Decimal | None]:
     total: Decimal | None = Decimal(0)
     values: list[Decimal | None] = []
-    for offset in range(MAX_DAY + 1):
+    for offset in range(MAX_REVENUE_DAY + 1):
         if cohort_day + timedelta(days=offset) > today:
             values.append(None)
             continue
-        amount = (by_offset or {}).get(offset, Decimal(0))
+        amount = by_offset.get(offset, Decimal(0))
         total = None if total is None or amount is None else total + amount
         values.append(None if total is None else (total / installs).quantize(Decimal("0.01")))
     return values
+
+
+def _cost_by_cohort(
+    access: AppAccess, filters: dict[str, Any]
+) -> dict[tuple[date, str], Decimal | None]:
+    """Spend per install day and group value, in the app's currency (None where a rate was
+    missing). Cost rows are stored under the partner's cost media source; they are shown under
+    ours (`COST_MEDIA_SOURCES`)."""
+    group = filters["group_by"]
+    costs = CostRecord.objects.filter(
+        app=access.app, stat_date__range=(filters["date_from"], filters["date_to"])
+    )
+    scoped = access.media_source or filters.get("media_source")
+    if scoped:
+        costs = costs.filter(media_source__in=cost_sources_for([scoped]))
+    rows = list(costs.order_by().values_list("stat_date", group, "currency").annotate(Sum("spend")))
+    if not rows:
+        return {}
+    days = [row[0] for row in rows]
+    rates = Rates(access.app.currency, {row[2] for row in rows}, min(days), max(days))
+    result: dict[tuple[date, str], Decimal | None] = {}
+    for day, name, currency, spend in rows:
+        if group == "media_source":
+            name = COST_MEDIA_SOURCES.get(name, name)
+        value = rates.convert(spend, currency, day)
+        previous = result.get((day, name), Decimal(0))
+        result[(day, name)] = None if value is None or previous is None else previous + value
+    return result
 
 
 @dataclass(frozen=True)

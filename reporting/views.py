@@ -34,6 +34,7 @@ from reporting.api_tokens import create_api_token, revoke_api_token
 from reporting.forms import AlertSettingsForm, ApiTokenForm
 from reporting.models import AlertSettings, ApiToken, ExportJob
 from reporting.overview import chart as overview_chart
+from reporting.retention_chart import retention_chart
 from reporting.spreadsheet import defuse_formula
 
 
@@ -262,36 +263,50 @@ def alert_settings(request: HttpRequest, app_id: str) -> HttpResponse:
 @never_cache
 @login_required
 def retention(request: HttpRequest, app_id: str) -> HttpResponse:
-    """Retention cohorts by install day: day 1–30 as a heat map, and a CSV export."""
+    """Retention cohorts by install day or week: a heat map, curves, LTV and ROAS, and a CSV."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_RETENTION)
     form = retention_report.CohortFilterForm(request.GET, access=access)
     if not form.is_valid():
         return render(
             request, "reporting/retention.html", {"app": access.app, "form": form}, status=400
         )
+    filters = form.cleaned_data
     shows_revenue = access.can(Action.VIEW_REVENUE)
-    rows = retention_report.cohorts(access, form.cleaned_data, with_revenue=shows_revenue)
+    shows_cost = shows_revenue and access.can(Action.VIEW_COST)
+    rows = retention_report.cohorts(
+        access, filters, with_revenue=shows_revenue, with_cost=shows_cost
+    )
+    unit = "Week " if filters["period"] == "week" else "Day "
+    columns = retention_report.periods(filters)
     if request.GET.get("format") == "csv":
-        return _cohorts_csv(access.app.app_id, form.cleaned_data["group_by"], rows)
+        return _cohorts_csv(access.app.app_id, filters, unit, rows)
     context = {
         "app": access.app,
         "form": form,
         "cohorts": rows,
-        "days": list(range(1, retention_report.MAX_DAY + 1)),
-        "group_label": retention_report.GROUPS[form.cleaned_data["group_by"]],
+        "columns": [f"{unit}{n}" for n in columns],
+        "cohort_label": "Install week" if filters["period"] == "week" else "Install day",
+        "group_label": retention_report.GROUPS[filters["group_by"]],
         "query": request.GET.urlencode(),
         "shows_revenue": shows_revenue,
-        "ltv_days": retention_report.LTV_DAYS,
+        "shows_cost": shows_cost,
+        "ltv_columns": [f"{unit}{n}" for n in retention_report.milestones(filters)],
+        "chart": retention_chart(rows, len(columns), unit[0]),
+        "unit_word": unit.strip().lower(),
     }
     return render(request, "reporting/retention.html", context)
 
 
-def _cohorts_csv(app_id: str, group: str, rows: list[retention_report.Cohort]) -> HttpResponse:
+def _cohorts_csv(
+    app_id: str, filters: dict[str, Any], unit: str, rows: list[retention_report.Cohort]
+) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{app_id}-retention.csv"'
     writer = csv.writer(response)
-    days = [f"Day {n}" for n in range(1, retention_report.MAX_DAY + 1)]
-    writer.writerow(["Install day", retention_report.GROUPS[group], "Installs", *days])
+    columns = [f"{unit}{n}" for n in retention_report.periods(filters)]
+    cohort_label = "Install week" if filters["period"] == "week" else "Install day"
+    group = retention_report.GROUPS[filters["group_by"]]
+    writer.writerow([cohort_label, group, "Installs", *columns])
     for row in rows:
         retained = ["" if users is None else users for users in row.retained]
         writer.writerow([row.day.isoformat(), defuse_formula(row.group), row.installs, *retained])

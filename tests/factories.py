@@ -123,3 +123,20 @@ def make_postback(integration: Integration, event: InAppEvent, **overrides: Any)
     fields = {"partner_event_name": "Purchase", "next_attempt_at": timezone.now()}
     fields.update(overrides)
     return Postback.objects.create(integration=integration, event=event, **fields)
+
+
+def make_cost_record(app: App, **overrides: Any):
+    """A pulled cost row (TikTok's cost media source, one campaign and day, USD)."""
+    from reporting.models import CostRecord
+
+    fields: dict[str, Any] = {
+        "media_source": "tiktokglobal_int",
+        "stat_date": timezone.now().date(),
+        "advertiser_id": "7000000000000000001",
+        "campaign_id": "1800000001",
+        "currency": "USD",
+        "spend": "10",
+        "pulled_at": timezone.now(),
+    }
+    fields.update(overrides)
+    return CostRecord.objects.create(app=app, **fields)

@@ -17,6 +17,7 @@ from django.db import connections, router
 from events.models import InAppEvent, SessionDay
 from integrations.models import App
 
+CHUNK = 1000  # rows per statement (SQLite allows 32,766 parameters)
 SESSION_EVENT_NAMES = frozenset({"session_start", "af_app_opened", "af_session", "app_open"})
 
 
@@ -38,18 +39,28 @@ def record_session_events(app: App, events: Iterable[InAppEvent]) -> int:
 
 
 def add_sessions(app: App, counts: Counter[tuple[str, date, int | None]]) -> None:
-    """Add to each (user, day)'s count in one statement per batch, concurrency-safe on both
-    databases (`INSERT … ON CONFLICT DO UPDATE`)."""
+    """Add to each (user, day)'s count in one statement per chunk of rows, concurrency-safe on
+    both databases (`INSERT … ON CONFLICT DO UPDATE`). One statement, not one per row: on
+    PostgreSQL the retention rollup's statement triggers then run once per chunk."""
     if not counts:
         return
     table = SessionDay._meta.db_table
     connection = connections[router.db_for_write(SessionDay)]
-    rows = [(app.pk, key, day, n, install_id) for (key, day, install_id), n in counts.items()]
+    # One row per (user, day) in a statement (PostgreSQL cannot update a row twice in one).
+    merged: dict[tuple[str, date], list] = {}
+    for (key, day, install_id), n in counts.items():
+        row = merged.setdefault((key, day), [app.pk, key, day, 0, None])
+        row[3] += n
+        row[4] = row[4] or install_id
+    rows = [merged[user_day] for user_day in sorted(merged)]  # key order: no deadlocks
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (app_id, user_key, day, sessions, install_id) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (app_id, user_key, day) DO UPDATE SET "
-            "sessions = " + table + ".sessions + excluded.sessions, "
-            "install_id = COALESCE(" + table + ".install_id, excluded.install_id)",
-            rows,
-        )
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (app_id, user_key, day, sessions, install_id) "  # noqa: S608
+                f"VALUES {values} ON CONFLICT (app_id, user_key, day) DO UPDATE SET "
+                "sessions = " + table + ".sessions + excluded.sessions, "
+                "install_id = COALESCE(" + table + ".install_id, excluded.install_id)",
+                [value for row in chunk for value in row],
+            )

@@ -124,9 +124,9 @@ def test_ltv_is_cumulative_revenue_per_installed_user_in_the_apps_currency(
     client.force_login(analyst)
     page = client.get(reverse("reporting:retention", args=[cohort.app_id]))
     tiktok = next(row for row in page.context["cohorts"] if row.group == "tiktokweb_int")
-    # 20 on the install day, 40 by day 1, 60 by day 7; ten installs.
-    assert tiktok.ltv[0] == Decimal("2.00") and tiktok.ltv[1] == Decimal("4.00")
-    assert tiktok.ltv[7] == Decimal("6.00") and tiktok.ltv[11] is None
+    # 20 on the install day, 40 by day 1, 60 by day 7; ten installs. Days 0, 1, 3, 7, 14, 30.
+    money = [Decimal(v) for v in ("2.00", "4.00", "4.00", "6.00")]
+    assert tiktok.ltv_milestones == [*money, None, None]  # day 14 has not come
     assert "Lifetime value per installed user" in page.content.decode()
     grants = factories.grant(
         cohort, partner_user=partner_user.partner_user, can_view_retention=True
@@ -135,3 +135,67 @@ def test_ltv_is_cumulative_revenue_per_installed_user_in_the_apps_currency(
     page = client.get(reverse("reporting:retention", args=[cohort.app_id]))
     assert "Lifetime value" not in page.content.decode()  # revenue needs its own grant
     assert grants.can_view_revenue is False
+
+
+def test_weekly_cohorts_count_each_user_once_per_week(client, cohort, analyst):
+    opens(cohort, "tt-1", 8)  # tt-1 back on days 2 only; tt-0..4 on day 1, tt-0 on day 7
+    client.force_login(analyst)
+    page = client.get(
+        reverse("reporting:retention", args=[cohort.app_id]), {"period": "week"}
+    )
+    rows = {row.group: row for row in page.context["cohorts"]}
+    tiktok = rows["tiktokweb_int"]
+    assert tiktok.day.weekday() == 0  # cohorts start on Mondays
+    assert tiktok.installs == 10
+    # Week 1 (days 1-7): tt-0..tt-4 (tt-1 twice, tt-0 on days 1 and 7): five users.
+    assert tiktok.retained[0] == 5
+    assert tiktok.retained[1] == 0  # nobody back on days 8-14
+    assert tiktok.retained[11] is None  # week 12 has not begun
+    assert page.context["columns"][:2] == ["Week 1", "Week 2"]
+    export = client.get(
+        reverse("reporting:retention", args=[cohort.app_id]), {"period": "week", "format": "csv"}
+    )
+    header = next(csv.reader(io.StringIO(export.content.decode())))
+    assert header[:5] == ["Install week", "Media source", "Installs", "Week 1", "Week 2"]
+
+
+def test_the_chart_draws_one_curve_per_group_from_the_same_figures(client, cohort, analyst):
+    client.force_login(analyst)
+    page = client.get(reverse("reporting:retention", args=[cohort.app_id]))
+    curves = {curve.name: curve for curve in page.context["chart"].curves}
+    assert set(curves) == {"tiktokweb_int", "organic"}
+    assert curves["tiktokweb_int"].rates[0] == 0.5 and curves["organic"].rates[0] == 0.25
+    assert curves["tiktokweb_int"].rates[10] is None  # no cohort has reached day 11
+    html = page.content.decode()
+    assert 'id="retention-chart"' in html and html.count("<polyline") == 2
+
+
+def test_roas_per_cohort_is_its_revenue_over_the_spend_on_its_install_day(
+    client, cohort, analyst
+):
+    record_events(cohort, [{"event_id": "buy", "event_name": "purchase", "device_id": "tt-2",
+                            "revenue": 30, "currency": "USD",
+                            "event_time": noon(5).isoformat()}])  # fmt: skip
+    factories.make_cost_record(
+        cohort, media_source="tiktokglobal_int", stat_date=noon(10).date(), spend="60",
+        currency="USD", campaign="Spring",
+    )  # fmt: skip
+    client.force_login(analyst)
+    page = client.get(reverse("reporting:retention", args=[cohort.app_id]))
+    tiktok = next(row for row in page.context["cohorts"] if row.group == "tiktokweb_int")
+    assert (tiktok.revenue, tiktok.cost, tiktok.roas) == (Decimal(30), Decimal(60), 0.5)
+    assert "ROAS" in page.content.decode()
+    by_campaign = client.get(
+        reverse("reporting:retention", args=[cohort.app_id]), {"group_by": "campaign"}
+    )
+    spring = next(row for row in by_campaign.context["cohorts"] if row.group == "Spring")
+    assert spring.roas == 0.5
+
+
+def test_cohorts_group_by_ad_set(client, cohort, analyst):
+    factories.make_install(cohort, device_id="as-1", media_source="tiktokweb_int",
+                           adset="Lookalike", installed_at=noon(10))  # fmt: skip
+    client.force_login(analyst)
+    page = client.get(reverse("reporting:retention", args=[cohort.app_id]), {"group_by": "adset"})
+    groups = {row.group: row.installs for row in page.context["cohorts"]}
+    assert groups == {"—": 14, "Lookalike": 1}
