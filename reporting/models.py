@@ -180,10 +180,20 @@ class AttributionDay(models.Model):
         return f"{self.day} {self.media_source} {self.campaign or self.campaign_id}"
 
 
+COHORT_DIMENSIONS = [
+    ("media_source", "Media source"),
+    ("campaign", "Campaign"),
+    ("adset", "Ad set"),
+    ("country_code", "Country"),
+]
+
+
 class CohortDay(models.Model):
-    """Retention cohorts' figures per app, install day (in the app's timezone), media source,
-    campaign, ad set and country: installs (kind "s"), users back on day n (kind "d", 1–30) and
-    in week n (kind "w", 1–12), revenue on day n per currency (kind "r", 0–84).
+    """Retention cohorts' figures per app, install day (in the app's timezone), media source and
+    one grouping of it (`dimension`: the media source alone, or its campaign, ad set or
+    country, named by `value`): installs (kind "s"), users back on day n (kind "d", 1–30) and
+    in week n (kind "w", 1–12), revenue on day n per currency (kind "r", 0–84). Each install
+    counts once in every grouping, so a page reads only the rows of the grouping it shows.
 
     On PostgreSQL, triggers on installs, session days, events and the app's timezone keep it
     exact on every write (migration 0006_cohort_day); nothing else writes here. On SQLite the
@@ -202,9 +212,8 @@ class CohortDay(models.Model):
         max_length=32, help_text="md5 of the cohort's attribution and currency."
     )
     media_source = models.CharField(max_length=64)
-    campaign = models.CharField(max_length=255, blank=True)
-    adset = models.CharField(max_length=255, blank=True)
-    country_code = models.CharField(max_length=2, blank=True)
+    dimension = models.CharField(max_length=16, choices=COHORT_DIMENSIONS)
+    value = models.CharField(max_length=255, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     kind = models.CharField(max_length=1, choices=Kind.choices)
     n = models.SmallIntegerField()

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from events.attribution import CLICK
 from events.models import Install, Touchpoint
@@ -65,6 +65,12 @@ class SignalRow:
     by_reason: dict[str, int]
     ctit: list[int]
     clicks: int = 0
+    with_ad_id: int = 0  # installs carrying an IDFA or GAID
+    new_devices: int = 0  # of those, devices this app had not seen (see `_new_devices`)
+
+    @property
+    def new_device_rate(self) -> float | None:
+        return self.new_devices / self.with_ad_id if self.with_ad_id else None
 
     @property
     def flagged_rate(self) -> float | None:
@@ -126,6 +132,7 @@ def build(access: AppAccess, filters: dict[str, Any]) -> Protect360:
         measures[f"ctit_{index}"] = Count("pk", filter=within)
     grouped = installs.values("media_source", group).annotate(**measures).order_by("-installs")
     clicks = _clicks_by_group(access, filters, group)
+    with_ad_id, new_devices = _new_devices(installs, group)
     rows = [
         SignalRow(
             media_source=row["media_source"],
@@ -135,6 +142,8 @@ def build(access: AppAccess, filters: dict[str, Any]) -> Protect360:
             by_reason={reason.value: row[f"reason_{reason.value}"] for reason in Reason},
             ctit=[row[f"ctit_{index}"] for index in range(len(CTIT_BUCKETS))],
             clicks=clicks.get((row["media_source"], row[group]), 0),
+            with_ad_id=with_ad_id.get((row["media_source"], row[group]), 0),
+            new_devices=new_devices.get((row["media_source"], row[group]), 0),
         )
         for row in grouped
     ]
@@ -150,6 +159,34 @@ def build(access: AppAccess, filters: dict[str, Any]) -> Protect360:
         ctit_labels=[label for label, _shortest, _longest in CTIT_BUCKETS],
         reasons=list(Reason),
     )
+
+
+def _new_devices(
+    installs: QuerySet[Install], group: str
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """Per (media source, group): installs with an advertising id, and how many of those came
+    from a device the app had never seen: no earlier install with that IDFA or GAID (a
+    reinstall) and no touch with it more than a day before (an earlier ad). Farms that reset
+    device ids show a new-device rate near 100%; real users reinstall, and see ads for days."""
+    seen = Q()
+    for key in ("idfa", "gaid"):
+        earlier_install = Install.objects.filter(
+            app=OuterRef("app"), **{key: OuterRef(key)}, installed_at__lt=OuterRef("installed_at")
+        ).exclude(**{key: ""})
+        earlier_touch = Touchpoint.objects.filter(
+            app=OuterRef("app"),
+            **{key: OuterRef(key)},
+            occurred_at__lt=OuterRef("installed_at") - timedelta(days=1),
+        ).exclude(**{key: ""})
+        seen |= Q(Exists(earlier_install)) | Q(Exists(earlier_touch))
+    with_id = installs.exclude(idfa="", gaid="")
+    keys = ("media_source", group)
+
+    def counted(queryset: QuerySet[Install]) -> dict[tuple[str, str], int]:
+        rows = queryset.order_by().values(*keys).annotate(n=Count("pk"))
+        return {(row["media_source"], row[group]): row["n"] for row in rows}
+
+    return counted(with_id), counted(with_id.exclude(seen))
 
 
 def _clicks_by_group(

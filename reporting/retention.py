@@ -29,7 +29,6 @@ from reporting.models import CostRecord
 from reporting.overview.filters import COST_MEDIA_SOURCES, cost_sources_for
 from reporting.retention_figures import (
     MAX_DAY,
-    MAX_REVENUE_DAY,
     MAX_WEEK,
     CohortFigures,
     cohort_figures,
@@ -139,21 +138,21 @@ def cohorts(
         keys = [(day, name) for day in days]
         back = figures.back_in_week if weekly else figures.back_on_day
         span = 7 if weekly else 1
+        users_by_period: dict[int, int] = defaultdict(int)
+        for key in keys:
+            for n, users in back.get(key, {}).items():
+                users_by_period[n] += users
+        begun = ((today - start).days - 1) // span + 1  # the periods that have begun
         retained: list[int | None] = [
-            None
-            if start + timedelta(days=span * (n - 1) + 1) > today
-            else sum(back.get(key, {}).get(n, 0) for key in keys)
-            for n in periods(filters)
+            users_by_period.get(n, 0) if n <= begun else None for n in periods(filters)
         ]
         installs = sum(figures.installs[key] for key in keys)
         cohort = Cohort(day=start, group=name or "—", installs=installs, retained=retained)
         if with_revenue:
             by_offset = _merged(revenue, keys)
-            cumulative = _cumulative_per_user(by_offset, installs, start, today)
-            cohort.ltv_milestones = [
-                cumulative[n * span] if n * span < len(cumulative) else None
-                for n in milestones(filters)
-            ]
+            cohort.ltv_milestones = _per_user_by(
+                by_offset, [n * span for n in milestones(filters)], installs, start, today
+            )
             cohort.revenue = _total(by_offset)
         if costs is not None:
             cohort.cost = _sum_or_none(costs.get((day, name)) for day in days)
@@ -210,17 +209,21 @@ def _sum_or_none(values: Any) -> Decimal | None:
     return total
 
 
-def _cumulative_per_user(
-    by_offset: dict[int, Decimal | None], installs: int, cohort_day: date, today: date
+def _per_user_by(
+    by_offset: dict[int, Decimal | None],
+    offsets: list[int],
+    installs: int,
+    cohort_day: date,
+    today: date,
 ) -> list[Decimal | None]:
-    total: Decimal | None = Decimal(0)
+    """Revenue per installed user by each of `offsets` days after install (cumulative); None
+    where that day has not come, or money before it had no exchange rate."""
     values: list[Decimal | None] = []
-    for offset in range(MAX_REVENUE_DAY + 1):
-        if cohort_day + timedelta(days=offset) > today:
+    for last in offsets:
+        if cohort_day + timedelta(days=last) > today:
             values.append(None)
             continue
-        amount = by_offset.get(offset, Decimal(0))
-        total = None if total is None or amount is None else total + amount
+        total = _sum_or_none(amount for offset, amount in by_offset.items() if offset <= last)
         values.append(None if total is None else (total / installs).quantize(Decimal("0.01")))
     return values
 

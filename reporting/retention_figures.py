@@ -56,6 +56,7 @@ def _from_rollup(
         app=access.app,
         cohort_day__range=(filters["date_from"], filters["date_to"]),
         kind__in=kinds,
+        dimension=group,
     )
     if filters.get("media_source"):
         rows = rows.filter(media_source=filters["media_source"])
@@ -63,11 +64,11 @@ def _from_rollup(
     figures = CohortFigures()
     sums = (
         rows.order_by()
-        .values_list("cohort_day", group, "kind", "n", "currency")
+        .values_list("cohort_day", "media_source", "value", "kind", "n", "currency")
         .annotate(Sum("users"), Sum("revenue"))
     )
-    for cohort_day, name, kind, n, currency, users, revenue in sums:
-        key = (cohort_day, name)
+    for cohort_day, media_source, value, kind, n, currency, users, revenue in sums:
+        key = (cohort_day, media_source if group == "media_source" else value)
         if kind == "s":
             figures.installs[key] = figures.installs.get(key, 0) + users
         elif kind == "d" and users:

@@ -4,8 +4,9 @@ from django.db import migrations, models
 # The retention rollup's upkeep, on PostgreSQL only (SQLite reads raw rows, as the overview
 # does). Statement-level triggers on installs, session days and events turn each statement's
 # rows (transition tables) into aggregated deltas of `reporting_cohortday`:
-#   kind 's': installs of a cohort (install day in the app's timezone, media source, campaign,
-#             ad set, country);
+#   kind 's': installs of a cohort: install day in the app's timezone, media source, and one
+#             grouping (`dimension`: the media source alone, or its campaign, ad set or country,
+#             whose name is `value`), so a page reads only the rows of the grouping it shows;
 #   kind 'd': users with a session on day n (1..30) after their install day;
 #   kind 'w': users with a session in week n (1..12: days 7n-6..7n after their install day);
 #   kind 'r': revenue per currency on day n (0..84).
@@ -13,26 +14,30 @@ from django.db import migrations, models
 # a row deleted with its app never comes back. The week count is of distinct users, so a session
 # day's insert or delete adds or removes a user only when it is the first or last of its week.
 
-KEY = ("media_source", "campaign", "adset", "country_code")
 COLUMNS = (
-    "app_id, cohort_day, key_hash, media_source, campaign, adset, country_code, currency, "
-    "kind, n, users, revenue"
+    "app_id, cohort_day, key_hash, media_source, dimension, value, currency, kind, n, users, "
+    "revenue"
 )
 ZONE = "coalesce(nullif(a.timezone, ''), 'UTC')"
 COHORT = f"(i.installed_at AT TIME ZONE {ZONE})::date"
-GROUP = "1, 2, 3, 4, 5, 6, 7, 8"
+GROUP = "1, 2, 3, 4, 5, 6, 7"
+APP = "JOIN integrations_app a ON a.id = i.app_id"
+# Each install row counts once per grouping.
+DIMENSIONS = (
+    "CROSS JOIN LATERAL (VALUES ('media_source', ''), ('campaign', i.campaign), "
+    "('adset', i.adset), ('country_code', i.country_code)) AS dim(name, value)"
+)
 
 
 def _key(currency: str = "''") -> str:
-    columns = ", ".join(f"i.{c}" for c in KEY)
-    return f"i.app_id, {COHORT}, md5(concat_ws(chr(31), {columns}, {currency})), {columns}"
+    hashed = f"md5(concat_ws(chr(31), i.media_source, dim.name, dim.value, {currency}))"
+    return f"i.app_id, {COHORT}, {hashed}, i.media_source, dim.name, dim.value"
 
 
 def _sizes(installs: str) -> str:
     return (
-        f"SELECT {_key()}, '', 's', 0, count(*), 0 FROM {installs} i "
-        f"JOIN integrations_app a ON a.id = i.app_id WHERE NOT i.is_reengagement "
-        f"GROUP BY {GROUP}"
+        f"SELECT {_key()}, '', 's', 0, count(*), 0 FROM {installs} i {APP} {DIMENSIONS} "
+        f"WHERE NOT i.is_reengagement GROUP BY {GROUP}"
     )
 
 
@@ -44,8 +49,8 @@ def _days(sessions: str, installs: str) -> str:
     offset = _offset("s.day")
     return (
         f"SELECT {_key()}, '', 'd', {offset}, count(*), 0 FROM {sessions} s "
-        f"JOIN {installs} i ON i.id = s.install_id JOIN integrations_app a ON a.id = i.app_id "
-        f"WHERE NOT i.is_reengagement AND {offset} BETWEEN 1 AND 30 GROUP BY {GROUP}, 10"
+        f"JOIN {installs} i ON i.id = s.install_id {APP} {DIMENSIONS} "
+        f"WHERE NOT i.is_reengagement AND {offset} BETWEEN 1 AND 30 GROUP BY {GROUP}, 9"
     )
 
 
@@ -57,9 +62,8 @@ def _weeks(sessions: str, installs: str) -> str:
     offset = _offset("s.day")
     return (
         f"SELECT {_key()}, '', 'w', {_week(offset)}, count(DISTINCT s.install_id), 0 "
-        f"FROM {sessions} s JOIN {installs} i ON i.id = s.install_id "
-        f"JOIN integrations_app a ON a.id = i.app_id "
-        f"WHERE NOT i.is_reengagement AND {offset} BETWEEN 1 AND 84 GROUP BY {GROUP}, 10"
+        f"FROM {sessions} s JOIN {installs} i ON i.id = s.install_id {APP} {DIMENSIONS} "
+        f"WHERE NOT i.is_reengagement AND {offset} BETWEEN 1 AND 84 GROUP BY {GROUP}, 9"
     )
 
 
@@ -67,17 +71,16 @@ def _revenue(events: str, installs: str) -> str:
     offset = _offset(f"(e.event_time AT TIME ZONE {ZONE})::date")
     return (
         f"SELECT {_key('e.currency')}, e.currency, 'r', {offset}, 0, sum(e.revenue) "
-        f"FROM {events} e JOIN {installs} i ON i.id = e.install_id "
-        f"JOIN integrations_app a ON a.id = i.app_id WHERE NOT i.is_reengagement "
-        f"AND NOT e.is_reengagement AND e.revenue IS NOT NULL AND {offset} BETWEEN 0 AND 84 "
-        f"GROUP BY {GROUP}, 10"
+        f"FROM {events} e JOIN {installs} i ON i.id = e.install_id {APP} {DIMENSIONS} "
+        f"WHERE NOT i.is_reengagement AND NOT e.is_reengagement AND e.revenue IS NOT NULL "
+        f"AND {offset} BETWEEN 0 AND 84 GROUP BY {GROUP}, 9"
     )
 
 
 def _add(deltas: str) -> str:
     return (
         f"INSERT INTO reporting_cohortday ({COLUMNS}) SELECT * FROM ({deltas}) d "
-        "ORDER BY 1, 2, 3, 9, 10 "
+        "ORDER BY 1, 2, 3, 8, 9 "
         "ON CONFLICT (app_id, cohort_day, key_hash, kind, n) DO UPDATE SET "
         "users = reporting_cohortday.users + EXCLUDED.users, "
         "revenue = reporting_cohortday.revenue + EXCLUDED.revenue"
@@ -127,9 +130,8 @@ def _week_changes(old: str | None, new: str | None) -> str:
     change = "sum((c.days > 0)::int - ((c.days - p.added + p.removed) > 0)::int)"
     return (
         f"SELECT {_key()}, '', 'w', p.w, {change}, 0 "
-        f"FROM ({pairs}) p JOIN events_install i ON i.id = p.install_id "
-        f"JOIN integrations_app a ON a.id = i.app_id CROSS JOIN LATERAL ({now}) c "
-        f"GROUP BY {GROUP}, 10 HAVING {change} <> 0"
+        f"FROM ({pairs}) p JOIN events_install i ON i.id = p.install_id {APP} "
+        f"CROSS JOIN LATERAL ({now}) c {DIMENSIONS} GROUP BY {GROUP}, 9 HAVING {change} <> 0"
     )
 
 
@@ -311,9 +313,8 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("media_source", models.CharField(max_length=64)),
-                ("campaign", models.CharField(blank=True, max_length=255)),
-                ("adset", models.CharField(blank=True, max_length=255)),
-                ("country_code", models.CharField(blank=True, max_length=2)),
+                ("dimension", models.CharField(choices=[("media_source", "Media source"), ("campaign", "Campaign"), ("adset", "Ad set"), ("country_code", "Country")], max_length=16)),
+                ("value", models.CharField(blank=True, max_length=255)),
                 ("currency", models.CharField(blank=True, max_length=3)),
                 (
                     "kind",

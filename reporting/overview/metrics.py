@@ -21,7 +21,7 @@ class Column:
     help: str = ""
 
 
-# The twelve metrics, in the issue's order.
+# The twelve metrics, in the issue's order, then loyal users.
 COLUMNS = [
     Column("spend", "Spend", "money", (Action.VIEW_COST,)),
     Column("installs", "Installs", "count", help="Ours: first installs or first visits."),
@@ -41,6 +41,14 @@ COLUMNS = [
         "Revenue / spend, both in the app's currency",
     ),
     Column("revenue", "Revenue", "money", (Action.VIEW_REVENUE,), "Ours, in the app's currency"),
+    Column(
+        "loyal",
+        "Loyal users",
+        "count",
+        (Action.VIEW_LOYAL_USERS,),
+        "Installs of the range with at least the app's number of sessions (3 unless set)",
+    ),
+    Column("loyal_rate", "Loyal / installs", "percent", (Action.VIEW_LOYAL_USERS,)),
 ]
 
 
@@ -70,6 +78,11 @@ class Metrics:
     is_spend_missing: bool = False
     is_revenue_missing: bool = False
     has_cost: bool = False
+    loyal: int = 0
+
+    @property
+    def loyal_rate(self) -> Decimal | None:
+        return ratio(self.loyal, self.installs)
 
     @property
     def cpi(self) -> Decimal | None:
@@ -127,6 +140,7 @@ class Metrics:
     def add(self, other: Metrics) -> None:
         """Fold a row into the totals (TikTok's figure only where the row shows it)."""
         self.installs += other.installs
+        self.loyal += other.loyal
         self.impressions += other.impressions
         self.clicks += other.clicks
         if other.spend is not None or other.is_spend_missing:

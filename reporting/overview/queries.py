@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from events.models import InAppEvent, Install
+from events.models import InAppEvent, Install, SessionDay
 from integrations.policy import AppAccess
 from reporting.models import AttributionDay, CostRecord
 from reporting.overview.filters import LEVEL_FIELDS, Filters, cost_sources_for
@@ -93,6 +93,33 @@ def install_groups(access: AppAccess, filters: Filters, names: dict[str, set[str
         _ours(access, filters, names, raw)
         .values("media_source", id_field, name_field)
         .annotate(day=TruncDate("installed_at", tzinfo=_zone(access)), count=Count("id"))
+    )
+
+
+def loyal_groups(access: AppAccess, filters: Filters, names: dict[str, set[str]]) -> Groups:
+    """Installs of the range (raw rows on both databases) whose users reached the app's loyal
+    threshold in sessions, per key, as `count`. The sessions are summed per install in one
+    GROUP BY the database joins as a set, not per row."""
+    id_field, name_field = LEVEL_FIELDS[filters.level]
+    loyal_installs = (
+        SessionDay.objects.filter(app=access.app, install__isnull=False)
+        .values("install")
+        .annotate(total=Sum("sessions"))
+        .filter(total__gte=access.app.loyal_after_sessions)
+        .values("install")
+    )
+    start, end = _day_bounds(access, filters)
+    installs = Install.objects.filter(
+        app=access.app,
+        is_reengagement=False,
+        installed_at__gte=start,
+        installed_at__lt=end,
+        pk__in=loyal_installs,
+    )
+    return list(
+        _ours(access, filters, names, installs)
+        .values("media_source", id_field, name_field)
+        .annotate(count=Count("id"))
     )
 
 

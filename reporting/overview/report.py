@@ -47,6 +47,8 @@ def build_overview(access: AppAccess, filters: Filters) -> Overview:
     cost_groups = queries.cost_groups(costs, filters)
     install_groups = queries.install_groups(access, filters, names)
     revenue_groups = queries.revenue_groups(access, filters, names) if shows_revenue else []
+    shows_loyal = access.can(Action.VIEW_LOYAL_USERS)
+    loyal_groups = queries.loyal_groups(access, filters, names) if shows_loyal else []
 
     currencies = {g["currency"] for g in cost_groups if shows_cost}
     currencies |= {g["currency"] for g in revenue_groups}
@@ -59,6 +61,7 @@ def build_overview(access: AppAccess, filters: Filters) -> Overview:
         shows_cost=shows_cost,
         shows_revenue=shows_revenue,
         days=days,
+        loyal_groups=loyal_groups,
     )
     totals = Metrics(revenue=Decimal(0) if shows_revenue else None)
     for row in rows:
@@ -119,6 +122,7 @@ def _merge(
     shows_cost: bool,
     shows_revenue: bool,
     days: list[Day],
+    loyal_groups: queries.Groups = (),
 ) -> list[Row]:
     """Fold the aggregated groups into rows keyed by (media source, id or name)."""
     cost_groups, install_groups, revenue_groups = groups
@@ -169,6 +173,9 @@ def _merge(
         day = by_day.get(group["day"])
         if day is not None:
             day.installs += group["count"]
+
+    for group in loyal_groups:
+        our_row(group).loyal += group["count"]
 
     for group in revenue_groups:
         amount = rates.convert(group["amount"], group["currency"], group["day"])

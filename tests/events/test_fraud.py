@@ -232,3 +232,25 @@ def test_a_partner_granted_protect360_sees_only_its_media_source(client, app, pa
     assert page.status_code == 200
     assert [row.media_source for row in page.context["report"].rows] == ["tiktokweb_int"]
     assert [i.install.media_source for i in page.context["report"].flagged] == ["tiktokweb_int"]
+
+
+def test_the_new_device_rate_is_the_share_of_devices_the_app_had_never_seen(client, app, analyst):
+    now = timezone.now()
+    # Four devices with fresh ids from one network; two returning devices from another: one
+    # reinstalled (an earlier install with its IDFA), one clicked an ad three days ago.
+    for n in range(4):
+        factories.make_install(app, device_id=f"fresh-{n}", idfa=IDFA.format(n),
+                               media_source="bytedanceglobal_int", installed_at=now)  # fmt: skip
+    factories.make_install(app, device_id="old", gaid="g-1", installed_at=now - timedelta(days=40))
+    factories.make_install(app, device_id="again", gaid="g-1", media_source="tiktokweb_int",
+                           installed_at=now, is_reengagement=False)  # fmt: skip
+    factories.make_touchpoint(app, idfa=IDFA.format(99), occurred_at=now - timedelta(days=3))
+    factories.make_install(app, device_id="saw-ads", idfa=IDFA.format(99),
+                           media_source="tiktokweb_int", installed_at=now)  # fmt: skip
+    factories.make_install(app, device_id="no-id", media_source="tiktokweb_int", installed_at=now)
+    client.force_login(analyst)
+    page = client.get(reverse("reporting:protect360", args=[app.app_id]))
+    rows = {row.media_source: row for row in page.context["report"].rows}
+    assert rows["bytedanceglobal_int"].new_device_rate == 1.0
+    assert (rows["tiktokweb_int"].with_ad_id, rows["tiktokweb_int"].new_devices) == (2, 0)
+    assert "New-device rate" in page.content.decode()

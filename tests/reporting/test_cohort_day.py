@@ -27,7 +27,7 @@ INSTALLED = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 def rollup(app: App) -> dict[tuple, tuple[int, Decimal]]:
     rows = CohortDay.objects.filter(app=app).values_list(
-        "cohort_day", "media_source", "campaign", "country_code", "currency", "kind", "n",
+        "cohort_day", "media_source", "dimension", "value", "currency", "kind", "n",
         "users", "revenue",
     )  # fmt: skip
     return {row[:7]: (row[7], row[8]) for row in rows if row[7] or row[8]}
@@ -68,12 +68,15 @@ def installs(app):
 def test_sessions_count_users_per_day_and_distinct_users_per_week(installs):
     sessions(installs, "d0", 1, 1, 2, 7, 8)
     sessions(installs, "d1", 3)
-    key = (date(2026, 3, 2), "tiktokweb_int", "Spring", "US", "")
+    key = (date(2026, 3, 2), "tiktokweb_int", "campaign", "Spring", "")
     figures = rollup(installs)
     assert figures[(*key, "s", 0)] == (4, 0)
     assert figures[(*key, "d", 1)] == (1, 0)  # two opens, one user
     assert figures[(*key, "w", 1)] == (2, 0)  # d0 (days 1, 2, 7) and d1 (day 3)
     assert figures[(*key, "w", 2)] == (1, 0)  # d0 on day 8
+    # Every grouping counts each install once: by country, and by the media source alone.
+    assert figures[(date(2026, 3, 2), "tiktokweb_int", "country_code", "US", "", "w", 1)] == (2, 0)
+    assert figures[(date(2026, 3, 2), "tiktokweb_int", "media_source", "", "", "s", 0)] == (4, 0)
     assert figures == rebuilt(installs)
 
 
@@ -81,7 +84,7 @@ def test_revenue_per_day_and_currency_with_refunds(installs):
     purchase(installs, "d0", 0, "9.99")
     purchase(installs, "d0", 5, "5", "EUR")
     purchase(installs, "d1", 5, "-2", "EUR")  # a refund
-    key = (date(2026, 3, 2), "tiktokweb_int", "Spring", "US")
+    key = (date(2026, 3, 2), "tiktokweb_int", "adset", "")
     figures = rollup(installs)
     assert figures[(*key, "USD", "r", 0)] == (0, Decimal("9.99"))
     assert figures[(*key, "EUR", "r", 5)] == (0, Decimal("3"))
@@ -100,7 +103,7 @@ def test_updates_and_deletes_keep_it_equal_to_a_rebuild(installs):
     assert rollup(installs) == rebuilt(installs) != before
     # The install is re-attributed: its sessions and revenue move with it.
     Install.objects.filter(device_id="d1").update(media_source="organic", campaign="")
-    assert rollup(installs)[(date(2026, 3, 2), "organic", "", "US", "USD", "r", 2)][1] == 4
+    assert rollup(installs)[(date(2026, 3, 2), "organic", "country_code", "US", "USD", "r", 2)][1] == 4
     assert rollup(installs) == rebuilt(installs)
     # An event's revenue is corrected, then the event is deleted.
     InAppEvent.objects.filter(event_id__startswith="buy-d1").update(revenue=Decimal("6"))
@@ -123,7 +126,7 @@ def test_a_timezone_change_moves_cohorts_to_their_new_days(installs):
     installs.timezone = "America/New_York"
     installs.save(update_fields=["timezone"])
     figures = rollup(installs)
-    assert figures[(date(2026, 3, 1), "x_int", "", "", "", "s", 0)] == (1, 0)
+    assert figures[(date(2026, 3, 1), "x_int", "media_source", "", "", "s", 0)] == (1, 0)
     assert figures == rebuilt(installs)
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from demo import seed as demo
-from events.models import ORGANIC
+from events.models import ORGANIC, Install, SessionDay
 from integrations.policy import access_for
 from reporting.exchange_rates import Rates
 from reporting.models import CostRecord, ExchangeRate
@@ -214,6 +214,8 @@ def test_it_computes_the_twelve_metrics_of_a_campaign(dataset, analyst):
         "cti": "8.33%",
         "roas": "2.00",
         "revenue": "50.00",
+        "loyal": "0",  # nobody opened the app in this dataset
+        "loyal_rate": "0.00%",
     }
 
 
@@ -234,6 +236,8 @@ def test_totals_are_ratios_of_totals_in_the_apps_currency(dataset, analyst):
         "cti": "11.67%",
         "roas": "1.62",
         "revenue": "60.00",
+        "loyal": "0",
+        "loyal_rate": "0.00%",
     }
     assert totals.tiktok_reported == 7
 
@@ -258,6 +262,8 @@ def test_tiktoks_reported_figure_is_shown_apart_and_not_added_to_ours(dataset, a
         "cti": "–",
         "roas": "0.00",
         "revenue": "0.00",
+        "loyal": "0",
+        "loyal_rate": "–",  # no installs
     }
 
 
@@ -294,6 +300,8 @@ def test_the_page_shows_the_table_the_marked_figure_and_dashes(client, dataset, 
         "CTI",
         "ROAS",
         "Revenue",
+        "Loyal users",
+        "Loyal / installs",
     ]
     assert f"campaign_id={SPRING}" in body
 
@@ -397,7 +405,7 @@ def test_anonymous_users_are_sent_to_log_in(client, dataset):
 @pytest.mark.parametrize("persona", ["admin_user", "marketer", "analyst"])
 def test_team_roles_see_every_column(dataset, persona, request):
     result = overview_for(request.getfixturevalue(persona), dataset)
-    assert len(result.columns) == 12
+    assert len(result.columns) == 14  # the twelve metrics and the two of loyal users
     assert {row.media_source for row in result.rows} == {"tiktokweb_int", ORGANIC}
 
 
@@ -491,3 +499,22 @@ def test_it_says_when_web_cost_shows_under_the_web_source(client, dataset, analy
     CostRecord.objects.all().delete()
     body = get(client, dataset).content.decode()
     assert "shows under" not in body
+
+
+def test_loyal_users_are_installs_of_the_range_with_the_apps_number_of_sessions(
+    dataset, analyst, partner_user
+):
+    spring = Install.objects.filter(app=dataset, campaign_id=SPRING).order_by("pk")
+    for n, install in enumerate(spring[:3]):
+        SessionDay.objects.create(app=dataset, user_key=install.device_id, install=install,
+                                  day=date(2026, 3, 3), sessions=3 if n < 2 else 2)  # fmt: skip
+    result = overview_for(analyst, dataset)
+    row = rows_by_key(result)[("tiktokweb_int", SPRING)]
+    assert (row.loyal, cells(row)["loyal_rate"]) == (2, "40.00%")  # 2 of 5 installs
+    assert result.totals.loyal == 2
+    dataset.loyal_after_sessions = 2
+    dataset.save(update_fields=["loyal_after_sessions"])
+    assert rows_by_key(overview_for(analyst, dataset))[("tiktokweb_int", SPRING)].loyal == 3
+    factories.grant(dataset, partner_user=partner_user.partner_user)
+    keys = [c.key for c in overview_for(partner_user, dataset).columns]
+    assert "loyal" not in keys  # "aggregate loyal user data" is a grant of its own
