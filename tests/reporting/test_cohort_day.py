@@ -58,8 +58,10 @@ def purchase(app: App, device: str, day: int, amount: str, currency: str = "USD"
 @pytest.fixture
 def installs(app):
     for n in range(4):
-        factories.make_install(app, device_id=f"d{n}", media_source="tiktokweb_int",
-                               campaign="Spring", country_code="US", installed_at=INSTALLED)  # fmt: skip
+        factories.make_install(
+            app, device_id=f"d{n}", media_source="tiktokweb_int", campaign="Spring",
+            country_code="US", installed_at=INSTALLED,
+        )  # fmt: skip
     factories.make_install(app, device_id="org", installed_at=INSTALLED)
     factories.make_install(app, device_id="again", installed_at=INSTALLED, is_reengagement=True)
     return app
@@ -103,7 +105,8 @@ def test_updates_and_deletes_keep_it_equal_to_a_rebuild(installs):
     assert rollup(installs) == rebuilt(installs) != before
     # The install is re-attributed: its sessions and revenue move with it.
     Install.objects.filter(device_id="d1").update(media_source="organic", campaign="")
-    assert rollup(installs)[(date(2026, 3, 2), "organic", "country_code", "US", "USD", "r", 2)][1] == 4
+    moved = (date(2026, 3, 2), "organic", "country_code", "US", "USD", "r", 2)
+    assert rollup(installs)[moved][1] == 4
     assert rollup(installs) == rebuilt(installs)
     # An event's revenue is corrected, then the event is deleted.
     InAppEvent.objects.filter(event_id__startswith="buy-d1").update(revenue=Decimal("6"))

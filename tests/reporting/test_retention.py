@@ -140,9 +140,7 @@ def test_ltv_is_cumulative_revenue_per_installed_user_in_the_apps_currency(
 def test_weekly_cohorts_count_each_user_once_per_week(client, cohort, analyst):
     opens(cohort, "tt-1", 8)  # tt-1 back on days 2 only; tt-0..4 on day 1, tt-0 on day 7
     client.force_login(analyst)
-    page = client.get(
-        reverse("reporting:retention", args=[cohort.app_id]), {"period": "week"}
-    )
+    page = client.get(reverse("reporting:retention", args=[cohort.app_id]), {"period": "week"})
     rows = {row.group: row for row in page.context["cohorts"]}
     tiktok = rows["tiktokweb_int"]
     assert tiktok.day.weekday() == 0  # cohorts start on Mondays
@@ -170,9 +168,7 @@ def test_the_chart_draws_one_curve_per_group_from_the_same_figures(client, cohor
     assert 'id="retention-chart"' in html and html.count("<polyline") == 2
 
 
-def test_roas_per_cohort_is_its_revenue_over_the_spend_on_its_install_day(
-    client, cohort, analyst
-):
+def test_roas_per_cohort_is_its_revenue_over_the_spend_on_its_install_day(client, cohort, analyst):
     record_events(cohort, [{"event_id": "buy", "event_name": "purchase", "device_id": "tt-2",
                             "revenue": 30, "currency": "USD",
                             "event_time": noon(5).isoformat()}])  # fmt: skip
