@@ -9,6 +9,12 @@ app_name = "events"
 # redirect would turn their POST into a GET.
 urlpatterns = [
     path("l/<str:public_key>/<str:media_source>", views.click, name="click"),
+    path(
+        "l/<str:public_key>/<str:media_source>/app",
+        views.click,
+        {"to_app": True},
+        name="app-click",
+    ),
     path("l/<str:public_key>", views.click, name="click-with-pid"),
     path("i/<str:public_key>/<str:media_source>", views.impression, name="impression"),
     path("i/<str:public_key>", views.impression, name="impression-with-pid"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django import forms
 from django.contrib import messages
@@ -31,6 +31,7 @@ from events.services.touchpoints import (
     link_destination,
     link_parameters,
     record_touchpoint,
+    store_app_for,
     touchpoint_fields,
 )
 from integrations.models import App, Integration
@@ -106,11 +107,19 @@ def read_link_hit(request: HttpRequest, public_key: str, media_source: str) -> L
 
 @never_cache
 @require_http_methods(["GET", "HEAD"])
-def click(request: HttpRequest, public_key: str, media_source: str = "") -> HttpResponse:
-    """Record a click (not for HEAD requests, prefetches or link-preview bots) and redirect."""
+def click(
+    request: HttpRequest, public_key: str, media_source: str = "", to_app: bool = False
+) -> HttpResponse:
+    """Record a click (not for HEAD requests, prefetches or link-preview bots) and redirect.
+    `to_app`: a website's web-to-app link; a phone's click belongs to the linked app it goes
+    to, so that app's install from the same device matches it."""
     hit = read_link_hit(request, public_key, media_source)
     if hit is None:
         return link_not_found(request)
+    if to_app:
+        store_app = store_app_for(hit.app, hit.user_agent)
+        if store_app is not None:
+            hit = replace(hit, app=store_app)
     if hit.is_person:
         touchpoint = hit.record(request, CLICK, url=request.build_absolute_uri())
     else:

@@ -48,6 +48,28 @@ class App(models.Model):
     loyal_after_sessions = models.PositiveSmallIntegerField(
         default=3, help_text="Sessions after which a user counts as loyal (AppsFlyer: 3)."
     )
+    # Web-to-app: where a website's "app via store" links send phones, and whose users' app
+    # events the website's web integrations may forward to their pixel.
+    ios_app = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="web_apps_leading_to_ios",
+        limit_choices_to={"platform": "ios"},
+        verbose_name="Linked iOS app",
+        help_text="iPhones that tap an “app via store” link go to its App Store page.",
+    )
+    android_app = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="web_apps_leading_to_android",
+        limit_choices_to={"platform": "android"},
+        verbose_name="Linked Android app",
+        help_text="Android phones go to its Google Play page, our click id in the referrer.",
+    )
     public_key = models.CharField(max_length=64, unique=True, default=new_public_key)
     # The server-to-server API key is shown once; only its SHA-256 and a hint are kept.
     api_key_hash = models.CharField(max_length=64, blank=True, db_index=True)

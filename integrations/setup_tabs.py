@@ -7,7 +7,7 @@ adding a tab (Cost, Ad revenue) is one class, one template and one form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -28,6 +28,7 @@ from integrations.forms import (
     TestEventForm,
 )
 from integrations.models import (
+    App,
     CostConnection,
     Integration,
     PartnerEvent,
@@ -54,7 +55,7 @@ class TabPage:
 
     def template_context(self, *, posted: bool) -> Context:
         """`posted`: the page shows a POST that saved nothing (a save redirects)."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return {each.name: getattr(self, each.name) for each in fields(self)}
 
 
 PageT = TypeVar("PageT", bound=TabPage)
@@ -297,8 +298,8 @@ def _default_test_event(integration: Integration) -> str:
 
 
 def _disable(form: Any) -> None:
-    for field in form.fields.values():
-        field.disabled = True
+    for form_field in form.fields.values():
+        form_field.disabled = True
 
 
 @dataclass(kw_only=True)
@@ -310,6 +311,8 @@ class AttributionLinkPage(TabPage):
     click_link: str
     impression_link: str
     is_saved: bool
+    web_to_app_link: str = ""
+    linked_apps: list[App] = field(default_factory=list)
 
 
 class AttributionLinkTab(SetupTab[AttributionLinkPage]):
@@ -351,6 +354,14 @@ class AttributionLinkTab(SetupTab[AttributionLinkPage]):
             click_link=links.click_link(integration),
             impression_link=links.impression_link(integration),
             is_saved=bool(integration.link_parameters),
+            web_to_app_link=""
+            if integration.partner.is_app
+            else links.web_to_app_link(integration),
+            linked_apps=[
+                app
+                for app in (integration.app.ios_app, integration.app.android_app)
+                if app is not None
+            ],
         )
 
     def save(

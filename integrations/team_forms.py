@@ -58,19 +58,30 @@ class AppSettingsForm(forms.ModelForm):
         model = App
         fields = [
             "name", "app_id", "platform", "store_id", "website_url", "domains", "timezone",
-            "currency", "loyal_after_sessions",
+            "currency", "loyal_after_sessions", "ios_app", "android_app",
         ]  # fmt: skip
         help_texts = {
             "app_id": "AppsFlyer-style: the App Store id (id1453847291), the Play package name, "
             "or e.g. web.yourshop. It is in your links and SDK setup and cannot change later.",
         }
 
-    def __init__(self, *args: Any, creating: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, creating: bool, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not creating:  # in links and SDK setups: fixed once created
             for name in ("app_id", "platform"):
                 self.fields[name].disabled = True
         self.fields["platform"].choices = Platform.choices
+        # Only apps this user runs can be linked (a superuser's: all of them).
+        for name, platform in (("ios_app", Platform.IOS), ("android_app", Platform.ANDROID)):
+            apps = App.objects.filter(platform=platform)
+            if user is not None and not user.is_superuser:
+                apps = apps.filter(memberships__user=user, memberships__role=Role.ADMIN)
+            if self.instance.pk:
+                apps = apps.exclude(pk=self.instance.pk)
+            self.fields[name].queryset = apps.order_by("name")
+            self.fields[name].empty_label = "None"
+        if not creating and self.instance.platform != Platform.WEB:
+            del self.fields["ios_app"], self.fields["android_app"]  # websites only
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -79,6 +90,10 @@ class AppSettingsForm(forms.ModelForm):
             self.add_error("store_id", "An iOS or Android app needs its store id.")
         if platform == Platform.WEB and not data.get("website_url"):
             self.add_error("website_url", "A website needs its address.")
+        if platform != Platform.WEB:
+            for name in ("ios_app", "android_app"):
+                if data.get(name):
+                    self.add_error(name, "Only a website links to apps (web-to-app).")
         if data.get("loyal_after_sessions") is None:
             data["loyal_after_sessions"] = 3
         return data

@@ -34,7 +34,7 @@ def app_new(request: HttpRequest) -> HttpResponse:
     its admin. The server API key is shown once, on the app's page."""
     if PartnerUser.objects.filter(user=request.user).exists():
         raise PermissionDenied("Partner accounts cannot add apps.")
-    form = AppSettingsForm(request.POST or None, creating=True)
+    form = AppSettingsForm(request.POST or None, creating=True, user=request.user)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in AppSettingsForm.Meta.fields}
         try:
@@ -53,9 +53,12 @@ def app_new(request: HttpRequest) -> HttpResponse:
 def app_settings(request: HttpRequest, app_id: str) -> HttpResponse:
     access = get_app_for_user(request.user, app_id, need=Action.MANAGE_APP)
     app = access.app
-    form = AppSettingsForm(request.POST or None, instance=app_copy(app), creating=False)
+    form = AppSettingsForm(
+        request.POST or None, instance=app_copy(app), creating=False, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in app_service.APP_EDITABLE_FIELDS}
+        # A phone app's form has no linked-app fields (websites only): those stay empty.
+        fields = {name: form.cleaned_data.get(name) for name in app_service.APP_EDITABLE_FIELDS}
         try:
             changed = app_service.update_app(app, acting_user=request.user, **fields)
         except ValidationError as error:

@@ -8,7 +8,6 @@ user had at least the app's `loyal_after_sessions` sessions (AppsFlyer's rule: 3
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,7 +29,6 @@ from reporting.overview.filters import COST_MEDIA_SOURCES, cost_sources_for
 from reporting.retention_figures import (
     MAX_DAY,
     MAX_WEEK,
-    CohortFigures,
     cohort_figures,
     first_installs,
 )
@@ -123,77 +121,30 @@ def cohorts(
 ) -> list[Cohort]:
     zone = ZoneInfo(access.app.timezone or "UTC")
     today = timezone.now().astimezone(zone).date()
-    figures = cohort_figures(access, filters, with_revenue=with_revenue)
-    weekly = filters["period"] == "week"
-    revenue = _converted(access, figures) if with_revenue else {}
+    span = 7 if filters["period"] == "week" else 1
+    ltv_offsets = [n * span for n in milestones(filters)]
+    figures = cohort_figures(
+        access, filters, with_revenue=with_revenue, revenue_until=tuple(ltv_offsets)
+    )
     costs = _cost_by_cohort(access, filters) if with_revenue and with_cost else None
-    members: dict[tuple[date, str], list[date]] = defaultdict(list)
-    for cohort_day, name in figures.installs:
-        start = cohort_day - timedelta(days=cohort_day.weekday()) if weekly else cohort_day
-        members[(start, name)].append(cohort_day)
     result = []
-    for (start, name), days in sorted(
-        members.items(), key=lambda item: (item[0][0], item[0][1] or "")
-    ):
-        keys = [(day, name) for day in days]
-        back = figures.back_in_week if weekly else figures.back_on_day
-        span = 7 if weekly else 1
-        users_by_period: dict[int, int] = defaultdict(int)
-        for key in keys:
-            for n, users in back.get(key, {}).items():
-                users_by_period[n] += users
+    for start, name in sorted(figures.installs, key=lambda key: (key[0], key[1] or "")):
+        installs = figures.installs[(start, name)]
+        back = figures.back.get((start, name), {})
         begun = ((today - start).days - 1) // span + 1  # the periods that have begun
         retained: list[int | None] = [
-            users_by_period.get(n, 0) if n <= begun else None for n in periods(filters)
+            back.get(n, 0) if n <= begun else None for n in periods(filters)
         ]
-        installs = sum(figures.installs[key] for key in keys)
         cohort = Cohort(day=start, group=name or "—", installs=installs, retained=retained)
         if with_revenue:
-            by_offset = _merged(revenue, keys)
-            cohort.ltv_milestones = _per_user_by(
-                by_offset, [n * span for n in milestones(filters)], installs, start, today
-            )
+            by_offset = figures.revenue.get((start, name), {})
+            cohort.ltv_milestones = _per_user_by(by_offset, ltv_offsets, installs, start, today)
             cohort.revenue = _total(by_offset)
         if costs is not None:
-            cohort.cost = _sum_or_none(costs.get((day, name)) for day in days)
+            days = [start + timedelta(days=n) for n in range(span)]
+            cohort.cost = _sum_or_none(costs.get((day, name), Decimal(0)) for day in days)
         result.append(cohort)
     return result
-
-
-def _converted(
-    access: AppAccess, figures: CohortFigures
-) -> dict[tuple[date, str], dict[int, Decimal | None]]:
-    """Revenue per cohort and day after install in the app's currency, at each day's rate
-    (None for a day whose money could not be converted)."""
-    if not figures.revenue:
-        return {}
-    currencies = {currency for cell in figures.revenue.values() for _, currency in cell}
-    days = [
-        key[0] + timedelta(days=offset)
-        for key, cell in figures.revenue.items()
-        for offset, _ in cell
-    ]
-    rates = Rates(access.app.currency, currencies, min(days), max(days))
-    result: dict[tuple[date, str], dict[int, Decimal | None]] = {}
-    for key, cell in figures.revenue.items():
-        converted: dict[int, Decimal | None] = {}
-        for (offset, currency), amount in cell.items():
-            value = rates.convert(amount, currency, key[0] + timedelta(days=offset))
-            previous = converted.get(offset, Decimal(0))
-            converted[offset] = None if value is None or previous is None else previous + value
-        result[key] = converted
-    return result
-
-
-def _merged(
-    revenue: dict[tuple[date, str], dict[int, Decimal | None]], keys: list[tuple[date, str]]
-) -> dict[int, Decimal | None]:
-    merged: dict[int, Decimal | None] = {}
-    for key in keys:
-        for offset, amount in revenue.get(key, {}).items():
-            previous = merged.get(offset, Decimal(0))
-            merged[offset] = None if amount is None or previous is None else previous + amount
-    return merged
 
 
 def _total(by_offset: dict[int, Decimal | None]) -> Decimal | None:

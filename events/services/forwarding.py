@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from events.models import InAppEvent, Install, Postback
@@ -48,21 +48,22 @@ def forwarding_integrations(app: App) -> list[Integration]:
 
 
 def _load_forwarding_integrations(app: App) -> list[Integration]:
+    """The app's own integrations, then the pixel integrations of websites that link this app
+    (web-to-app: they forward the app events of users their web ads brought; see `_mismatch`)."""
     enabled_rows = Prefetch(
         "mappings",
         queryset=EventMapping.objects.filter(is_enabled=True),
         to_attr="enabled_mappings",  # declared on Integration, for readers and mypy
     )
-    return list(
-        Integration.objects.filter(
-            app=app,
-            is_active=True,
-            in_app_postbacks_enabled=True,
-            partner__supports_events_api=True,
-        )
-        .select_related("partner")
-        .prefetch_related(enabled_rows)  # type: ignore[no-redef]
-    )
+    forwarding = Integration.objects.filter(
+        is_active=True, in_app_postbacks_enabled=True, partner__supports_events_api=True
+    ).select_related("partner")
+    own = forwarding.filter(app=app)
+    linked = forwarding.filter(Q(app__ios_app=app) | Q(app__android_app=app)).exclude(app=app)
+    return [
+        *own.prefetch_related(enabled_rows),  # type: ignore[no-redef]
+        *(i for i in linked.prefetch_related(enabled_rows) if not i.partner.is_app),
+    ]
 
 
 def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> list[Postback]:
@@ -117,7 +118,8 @@ def _mapped_install_postbacks(app: App, new_install: Install) -> list[Postback]:
             next_attempt_at=now,
         )
         for integration in forwarding_integrations(app)
-        if not integration.partner.supports_install_postbacks
+        if integration.app_id == app.pk  # a website's first visit, not a linked app's install
+        and not integration.partner.supports_install_postbacks
         and not _blocks(integration, new_install)
         for mapping in integration.enabled_mappings
         if mapping.app_event_name == INSTALL_APP_EVENT
@@ -260,6 +262,15 @@ def _mismatch(
     """Why the row does not apply to the event, or "" when it does."""
     if mapping.app_event_name != event.event_name:
         return "Another event."
+    if (
+        integration.app_id != event.app_id
+        and event.media_source != integration.partner.media_source
+    ):
+        # A website's integration forwards a linked app's events only for users its ads brought.
+        return (
+            f"An app event goes to the website's pixel only for users from "
+            f"{integration.partner.media_source} (web-to-app)."
+        )
     if (
         mapping.users_from == UsersFrom.THIS_PARTNER
         and event.media_source != integration.partner.media_source

@@ -206,6 +206,15 @@ def device_family(user_agent: str) -> str:
     return "desktop"
 
 
+def store_app_for(website: App, user_agent: str) -> App | None:
+    """Web-to-app: the phone app a website's "app via store" link sends this device to (its
+    linked iOS app for iPhones, Android app for Android phones), or None (desktops, or no
+    linked app): then the link goes to the website."""
+    device = device_family(user_agent)
+    linked = {"ios": website.ios_app, "android": website.android_app}.get(device)
+    return linked if linked is not None and linked.store_id else None
+
+
 def link_destination(app: App, touchpoint: Touchpoint, params: Mapping[str, str]) -> str:
     """Where a click goes: the website (web apps, desktops), the App Store for iPhones, Google
     Play for Android phones with our click id in Play's install referrer."""

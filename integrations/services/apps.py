@@ -94,6 +94,7 @@ def save_admin_app_edit(
 
 APP_EDITABLE_FIELDS = (
     "name", "store_id", "website_url", "domains", "timezone", "currency", "loyal_after_sessions",
+    "ios_app", "android_app",
 )  # fmt: skip
 
 

@@ -46,6 +46,23 @@ APP_PARAMETERS = [
 ]
 
 
+# A web campaign's "app via store" link (web-to-app): the browser follows it, so our smart link
+# sees the phone itself; TikTok's click id has to be asked for with __CALLBACK_PARAM__.
+WEB_TO_APP_PARAMETERS = [
+    ["ttclid", "__CALLBACK_PARAM__"],
+    ["c", "__CAMPAIGN_NAME__"],
+    ["af_c_id", "__CAMPAIGN_ID__"],
+    ["af_adset", "__AID_NAME__"],
+    ["af_adset_id", "__AID__"],
+    ["af_ad", "__CID_NAME__"],
+    ["af_ad_id", "__CID__"],
+    ["af_channel", "__PLACEMENT__"],
+    ["os", "__OS__"],
+    ["af_ip", "__IP__"],
+    ["af_ua", "__UA__"],
+]
+
+
 def default_parameters(integration: Integration) -> list[list[str]]:
     if integration.partner.is_app:
         return [list(pair) for pair in APP_PARAMETERS]
@@ -66,6 +83,15 @@ def web_landing_url(integration: Integration) -> str:
     base = integration.link_base_url or integration.app.website_url
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}{query_string(parameters_of(integration))}"
+
+
+def web_to_app_link(integration: Integration) -> str:
+    """A website's smart link to its linked apps' store pages: iPhones to the App Store,
+    Android phones to Google Play (our click id in the install referrer), desktops to the
+    website. The click is recorded on the app the phone goes to."""
+    media_source = integration.partner.media_source
+    path = reverse("events:app-click", args=[integration.app.public_key, media_source])
+    return f"{settings.PUBLIC_BASE_URL}{path}?{query_string(WEB_TO_APP_PARAMETERS)}"
 
 
 def click_link(integration: Integration) -> str:

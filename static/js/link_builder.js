@@ -37,4 +37,16 @@
       refresh();
     });
   }
+
+  // Website or app via store: show the chosen destination's cards (without JavaScript, both
+  // show, and both links work).
+  const choices = document.querySelectorAll("input[data-destination]");
+  function showDestination() {
+    const chosen = document.querySelector("input[data-destination]:checked");
+    document.querySelectorAll("[data-destination-panel]").forEach(function (panel) {
+      panel.hidden = chosen && panel.getAttribute("data-destination-panel") !== chosen.value;
+    });
+  }
+  choices.forEach(function (choice) { choice.addEventListener("change", showDestination); });
+  if (choices.length) showDestination();
 })();
