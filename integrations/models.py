@@ -642,3 +642,44 @@ class AuditEntry(models.Model):
     @property
     def label(self) -> str:
         return self.LABELS.get(self.action, self.action)
+
+
+class LandingPage(models.Model):
+    """A hosted landing page for web-to-app campaigns, served at /p/<slug>/: a headline, text,
+    an image and store buttons that go through the app's smart link (so the TikTok click id
+    reaches the install), plus an optional "continue on web" button. Plain HTML: the buttons
+    are links, so it works without JavaScript; the web SDK (websites only) records the visit."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="landing_pages")
+    slug = models.SlugField(
+        max_length=64, unique=True, help_text="The page's address: /p/<slug>/. Letters, digits, -"
+    )
+    headline = models.CharField(max_length=120)
+    text = models.TextField(
+        max_length=2000, blank=True, help_text="Plain text; blank lines part paragraphs."
+    )
+    image = models.BinaryField(null=True, blank=True, editable=False)
+    image_type = models.CharField(max_length=32, blank=True)
+    image_alt = models.CharField(
+        max_length=200, blank=True, verbose_name="Image description",
+        help_text="What the image shows, for screen readers (required with an image).",
+    )  # fmt: skip
+    media_source = models.CharField(
+        max_length=64, default="tiktokweb_int", validators=[media_source_validator],
+        help_text="The partner the store buttons' clicks are attributed to.",
+    )  # fmt: skip
+    show_app_store = models.BooleanField(default=True, verbose_name="App Store button")
+    show_google_play = models.BooleanField(default=True, verbose_name="Google Play button")
+    web_button_label = models.CharField(
+        max_length=60, blank=True, verbose_name="“Continue on web” label"
+    )
+    web_button_url = models.URLField(blank=True, verbose_name="“Continue on web” address")
+    is_published = models.BooleanField(default=False, verbose_name="Published")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"/p/{self.slug}/"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations import team_views, views
+from integrations import landing_views, team_views, views
 
 app_name = "integrations"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("welcome/", team_views.first_run, name="first-run"),
     path("invitations/<str:token>/", team_views.invitation, name="invitation"),
     path("apps/<str:app_id>/", views.app_detail, name="app-detail"),
+    path("apps/<str:app_id>/landing-pages/", landing_views.builder, name="landing-pages"),
+    path(
+        "apps/<str:app_id>/landing-pages/<int:page_id>/",
+        landing_views.builder,
+        name="landing-page",
+    ),
+    path("p/<slug:slug>/", landing_views.public_page, name="public-landing-page"),
+    path("p/<slug:slug>/image", landing_views.page_image, name="landing-page-image"),
     path("apps/<str:app_id>/settings/", team_views.app_settings, name="app-settings"),
     path("apps/<str:app_id>/team/", team_views.team_page, name="team"),
     path("apps/<str:app_id>/team/invite/", team_views.team_invite, name="team-invite"),
