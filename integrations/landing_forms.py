@@ -49,6 +49,9 @@ class LandingPageForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        keeps_image = self.instance.image and not data.get("remove_image")
+        if (data.get("image_file") or keeps_image) and not data.get("image_alt"):
+            self.add_error("image_alt", "Describe the image for people who cannot see it.")
         label, url = data.get("web_button_label"), data.get("web_button_url")
         if bool(label) != bool(url):
             self.add_error(

@@ -263,6 +263,8 @@ def _urls(planted: Planted) -> list[str]:
         "membership_id": list(AppMembership.objects.values_list("pk", flat=True)),
         "token": ["not-a-real-token"],
         "uidb64": ["MQ"],
+        "page_id": [1],
+        "slug": ["spring-w2a"],
     }
     urls = []
     for name, pattern in _routes(get_resolver().url_patterns):

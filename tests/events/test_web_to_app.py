@@ -81,7 +81,7 @@ def _web_integration(website):
     return web
 
 
-def test_a_websites_app_via_store_link_leads_phones_to_its_linked_apps_and_their_events_to_its_pixel(
+def test_a_websites_app_link_leads_phones_to_its_linked_apps_and_their_events_to_its_pixel(
     web_shop, ios_app, android_app, client, tiktok_sandbox
 ):
     """The pixel integration lives on the website; the website links its iOS and Android apps.
@@ -102,7 +102,9 @@ def test_a_websites_app_via_store_link_leads_phones_to_its_linked_apps_and_their
     desktop = client.get(link, HTTP_USER_AGENT=DESKTOP_CHROME, REMOTE_ADDR="203.0.113.80")
     assert desktop["Location"].startswith("https://shop.example.com/?")
     assert {t.app_id for t in Touchpoint.objects.all()} == {
-        ios_app.app.pk, android_app.app.pk, web_shop.app.pk
+        ios_app.app.pk,
+        android_app.app.pk,
+        web_shop.app.pk,
     }
 
     ios_app.install({"device_id": "runner-2", "ip": VISITOR_IP, "user_agent": IPHONE_APP})
@@ -111,7 +113,8 @@ def test_a_websites_app_via_store_link_leads_phones_to_its_linked_apps_and_their
     assert (install.media_source, install.campaign) == ("tiktokweb_int", "W2A_Spring")
     now = timezone.now().isoformat()
     ios_app.batch({"events": [
-        {"event_id": "w-t", "event_name": "start_trial", "device_id": "runner-2", "event_time": now},
+        {"event_id": "w-t", "event_name": "start_trial", "device_id": "runner-2",
+         "event_time": now},
         {"event_id": "w-p", "event_name": "purchase", "device_id": "runner-2", "event_time": now,
          "revenue": 4.99, "currency": "USD"},
         {"event_id": "o-p", "event_name": "purchase", "device_id": "organic-1", "event_time": now,
