@@ -34,6 +34,7 @@ from integrations.models import (
     PartnerEvent,
     PartnerPermission,
     PartnerUser,
+    SeenEventName,
 )
 from integrations.policy import Action, AppAccess
 from integrations.request_values import parse_ids
@@ -110,6 +111,8 @@ class IntegrationPage(TabPage):
     current_events: list[PartnerEvent]
     legacy_events: list[PartnerEvent]
     seen_event_names: list[str]
+    # Web-to-app: event names the website's linked apps send → those apps' names.
+    app_event_sources: dict[str, str] = field(default_factory=dict)
     # For mapping.js, through json_script: names come from the admin, and JSON pasted as is
     # would let one end the <script> block.
     mapping_meta: dict[str, Any]
@@ -194,6 +197,7 @@ class IntegrationTab(SetupTab[IntegrationPage]):
                 _disable(form)
         partner_events = list(integration.partner.events.all())
         last_test = last_test_event(integration)
+        app_event_sources = linked_app_events(integration)
         return IntegrationPage(
             settings_form=settings_form,
             postback_form=postback_form,
@@ -202,7 +206,11 @@ class IntegrationTab(SetupTab[IntegrationPage]):
             can_edit_postbacks=can_postbacks,
             current_events=[e for e in partner_events if not e.is_legacy],
             legacy_events=[e for e in partner_events if e.is_legacy],
-            seen_event_names=list(integration.app.seen_event_names.values_list("name", flat=True)),
+            seen_event_names=sorted(
+                set(integration.app.seen_event_names.values_list("name", flat=True))
+                | set(app_event_sources)
+            ),
+            app_event_sources=app_event_sources,
             mapping_meta={
                 "operators": OPERATORS,
                 "standard": [e.name for e in partner_events if not e.is_legacy],
@@ -295,6 +303,20 @@ def _default_test_event(integration: Integration) -> str:
     if "ViewContent" in names:
         return "ViewContent"
     return next(iter(sorted(names)), "ViewContent")
+
+
+def linked_app_events(integration: Integration) -> dict[str, str]:
+    """For a website's pixel integration: the event names its linked apps have sent, each with
+    the apps' names (the mapping table marks those rows as app events)."""
+    app = integration.app
+    linked = [linked for linked in (app.ios_app, app.android_app) if linked is not None]
+    if integration.partner.is_app or not linked:
+        return {}
+    names: dict[str, list[str]] = {}
+    rows = SeenEventName.objects.filter(app__in=linked).select_related("app").order_by("name")
+    for row in rows:
+        names.setdefault(row.name, []).append(row.app.name)
+    return {name: ", ".join(apps) for name, apps in names.items()}
 
 
 def _disable(form: Any) -> None:

@@ -130,6 +130,13 @@ def test_a_websites_app_link_leads_phones_to_its_linked_apps_and_their_events_to
         assert event.payload["user"]["ip"] == VISITOR_IP
     assert received["Purchase"].payload["properties"]["value"] == 4.99
 
+    # The website's mapping table marks the rows whose events come from its apps.
+    admin = factories.make_user("wanda-admin", is_superuser=True, is_staff=True)
+    client.force_login(admin)
+    tab = client.get(f"/apps/{web_shop.app.app_id}/integrations/{web.pk}/integration/")
+    html = tab.content.decode()
+    assert html.count("App event · Run Club") == 2  # start_trial and purchase, from Run Club
+
 
 def test_without_a_linked_app_the_app_via_store_link_goes_to_the_website(
     web_shop, client, tiktok_links
