@@ -84,6 +84,12 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 EXCHANGE_RATES_URL = (
     env_url("EXCHANGE_RATES_URL", "") if env.str("EXCHANGE_RATES_URL", default="").strip() else ""
 )
+# App Store Server Notifications: the roots Apple's signing chains must end at (Apple Root CA -
+# G3, shipped), and whether to ask Apple's OCSP responders about revocation (needs the network).
+APPLE_ROOT_CERTIFICATES = env_list(
+    "APPLE_ROOT_CERTIFICATES", str(BASE_DIR / "events" / "data" / "AppleRootCA-G3.cer")
+)
+APPLE_ONLINE_CHECKS = env_bool("APPLE_ONLINE_CHECKS", True)
 # Email (invitations, password resets): django-environ's EMAIL_URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587; the console (printed, not sent) by default.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

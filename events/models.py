@@ -295,3 +295,41 @@ class SessionDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_key} {self.day}: {self.sessions}"
+
+
+class SubscriptionNotification(models.Model):
+    """One notification a store or RevenueCat sent, once (a repeat is counted, not stored
+    again), with what became of it: the app event it made, or why none."""
+
+    class Store(models.TextChoices):
+        APP_STORE = "app_store", "App Store"
+        GOOGLE_PLAY = "google_play", "Google Play"
+        REVENUECAT = "revenuecat", "RevenueCat"
+
+    class Outcome(models.TextChoices):
+        STORED = "stored", "Stored as an app event"
+        IGNORED = "ignored", "Ignored: not a subscription step we record"
+
+    app = models.ForeignKey(
+        App, on_delete=models.CASCADE, related_name="subscription_notifications"
+    )
+    store = models.CharField(max_length=16, choices=Store.choices)
+    notification_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=64)  # the sender's own type, e.g. DID_RENEW
+    event_name = models.CharField(max_length=32, blank=True)
+    event_id = models.CharField(max_length=128, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "store", "notification_id"], name="subscription_notification_once"
+            )
+        ]
+        indexes = [models.Index(fields=["app", "-received_at"], name="subscription_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.store} {self.kind} ({self.outcome})"

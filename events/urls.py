@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from events import api, views
+from events import api, subscription_views, views
 
 app_name = "events"
 
@@ -45,6 +45,26 @@ urlpatterns = [
     path("api/v1/apps/<str:app_id>/installs/", api.install),
     path("api/v1/sdk/<str:public_key>/visit/", api.sdk_visit),
     path("api/v1/sdk/<str:public_key>/events/", api.sdk_event),
+    path(
+        "api/v1/apps/<str:app_id>/subscriptions/app-store",
+        subscription_views.app_store_notification,
+        name="app-store-notifications",
+    ),
+    path(
+        "api/v1/apps/<str:app_id>/subscriptions/google-play",
+        subscription_views.google_play_notification,
+        name="google-play-notifications",
+    ),
+    path(
+        "api/v1/apps/<str:app_id>/subscriptions/revenuecat",
+        subscription_views.revenuecat_webhook,
+        name="revenuecat-webhook",
+    ),
+    path(
+        "apps/<str:app_id>/subscriptions/",
+        subscription_views.subscriptions_page,
+        name="subscriptions",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="events:api-schema"), name="api-docs"),
 ]

@@ -87,6 +87,11 @@ WEB_DEFAULT_MAPPING = [
     ("view_content", "ViewContent", False, NONE),
     ("view_item", "ViewContent", False, NONE),
     ("search", "Search", False, VALUES),
+    # Subscription receivers' events (App Store, Google Play, RevenueCat); refunds never go.
+    ("trial_started", "StartTrial", True, VALUES),
+    ("subscription_started", "Subscribe", True, REVENUE),
+    ("trial_converted", "Subscribe", True, REVENUE),
+    ("renewal", "Purchase", False, REVENUE),
 ]
 
 APP_DEFAULT_MAPPING = [
@@ -104,6 +109,10 @@ APP_DEFAULT_MAPPING = [
     ("view_item", "View_content", False, NONE),
     ("search", "Search", False, VALUES),
     ("login", "Login", False, NONE),
+    ("trial_started", "Start_trial", True, VALUES),
+    ("subscription_started", "Subscribe", True, REVENUE),
+    ("trial_converted", "Subscribe", True, REVENUE),
+    ("renewal", "Pay", False, REVENUE),
 ]
 
 PARTNERS: list[dict[str, Any]] = [

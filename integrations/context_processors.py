@@ -14,6 +14,7 @@ APP_SECTIONS = [
     ("Partner Marketplace", "integrations:marketplace", Action.SET_UP_INTEGRATION),
     ("Active Integrations", "integrations:active", Action.VIEW_INTEGRATIONS),
     ("Landing pages", "integrations:landing-pages", Action.CONFIGURE_INTEGRATION),
+    ("Subscriptions", "events:subscriptions", Action.CONFIGURE_INTEGRATION),
     ("Reports", "reporting:raw-data", Action.VIEW_REPORTS),
     ("Overview", "reporting:overview", Action.VIEW_REPORTS),
     ("All Cost", "reporting:cost", Action.VIEW_COST),

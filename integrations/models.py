@@ -683,3 +683,25 @@ class LandingPage(models.Model):
 
     def __str__(self) -> str:
         return f"/p/{self.slug}/"
+
+
+class SubscriptionReceivers(models.Model):
+    """How an app's subscription notifications are checked: App Store Server Notifications V2
+    (signed by Apple: the bundle id and App Apple ID must match), Google Play real-time
+    developer notifications (Pub/Sub push with our token in the URL) and RevenueCat webhooks
+    (its Authorization header). The token and the header value are secrets: encrypted, never
+    shown back."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="subscription_receivers")
+    apple_bundle_id = models.CharField(max_length=155, blank=True, verbose_name="Bundle ID")
+    apple_app_apple_id = models.PositiveBigIntegerField(
+        null=True, blank=True, verbose_name="App Apple ID",
+        help_text="The numeric id App Store Connect shows under App Information.",
+    )  # fmt: skip
+    google_package_name = models.CharField(max_length=155, blank=True, verbose_name="Package name")
+    google_push_token = EncryptedSecretField(blank=True)
+    revenuecat_authorization = EncryptedSecretField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"subscription receivers of {self.app.app_id}"

@@ -36,6 +36,8 @@ from integrations.models import (
 
 INSTALL_EVENT = "InstallApp"  # TikTok's app event for an install (spec §2.3)
 INSTALL_APP_EVENT = "install"  # our name for an install or first visit in mapping rows
+# Never sent to a partner, whatever the mapping says: a refund is not a conversion.
+NEVER_FORWARDED = frozenset({"refund"})
 
 
 FORWARDING = ConfigCache[list[Integration]]()
@@ -262,6 +264,8 @@ def _mismatch(
     """Why the row does not apply to the event, or "" when it does."""
     if mapping.app_event_name != event.event_name:
         return "Another event."
+    if event.event_name in NEVER_FORWARDED:
+        return "Refunds are never sent to partners."
     if (
         integration.app_id != event.app_id
         and event.media_source != integration.partner.media_source
