@@ -90,6 +90,12 @@ APPLE_ROOT_CERTIFICATES = env_list(
     "APPLE_ROOT_CERTIFICATES", str(BASE_DIR / "events" / "data" / "AppleRootCA-G3.cer")
 )
 APPLE_ONLINE_CHECKS = env_bool("APPLE_ONLINE_CHECKS", True)
+# Google Play Developer API, asked about a notification's purchase where an app has a service
+# account (its token endpoint comes from the key file itself).
+GOOGLE_PLAY_API_BASE_URL = env_url(
+    "GOOGLE_PLAY_API_BASE_URL", "https://androidpublisher.googleapis.com"
+)
+GOOGLE_PLAY_HTTP_TIMEOUT = env.float("GOOGLE_PLAY_HTTP_TIMEOUT", default=10.0)
 # Email (invitations, password resets): django-environ's EMAIL_URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587; the console (printed, not sent) by default.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from events.models import SubscriptionNotification
 from events.services import subscriptions
-from events.stores import app_store, google_play, revenuecat
+from events.stores import app_store, google_play, google_play_api, revenuecat
 from integrations.models import App, SubscriptionReceivers
 from integrations.policy import Action, get_app_for_user
 from integrations.services import subscriptions as receiver_settings
@@ -32,6 +32,8 @@ def _receive(request: HttpRequest, app_id: str, store: str, read) -> JsonRespons
         return JsonResponse({"error": str(error)}, status=401)
     except subscriptions.NotSetUp as error:
         return JsonResponse({"error": str(error)}, status=409)
+    except subscriptions.LookupUnavailable as error:
+        return JsonResponse({"error": str(error)}, status=503)
     return JsonResponse(subscriptions.receive(app, store, step).as_dict())
 
 
@@ -67,6 +69,15 @@ def revenuecat_webhook(request: HttpRequest, app_id: str) -> JsonResponse:
 
 
 class ReceiversForm(forms.Form):
+    def clean_google_service_account(self) -> str:
+        text = self.cleaned_data["google_service_account"].strip()
+        if text:
+            try:
+                google_play_api.read_service_account(text)
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from None
+        return text
+
     apple_bundle_id = forms.CharField(label="Bundle ID", max_length=155, required=False)
     apple_app_apple_id = forms.IntegerField(
         label="App Apple ID", min_value=1, required=False,
@@ -80,6 +91,16 @@ class ReceiversForm(forms.Form):
         "the stored one.",
     )  # fmt: skip
     forget_google_push_token = forms.BooleanField(label="Remove the push token", required=False)
+    google_service_account = forms.CharField(
+        label="Service account key (JSON)", required=False, max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        help_text="Optional: with it, each notification's purchase is looked up in Google Play "
+        "for its price and your user id. Stored encrypted, never shown. Blank keeps the stored "
+        "one.",
+    )  # fmt: skip
+    forget_google_service_account = forms.BooleanField(
+        label="Remove the service account", required=False
+    )
     revenuecat_authorization = forms.CharField(
         label="RevenueCat Authorization header", required=False, min_length=16, max_length=500,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
@@ -113,11 +134,16 @@ def subscriptions_page(request: HttpRequest, app_id: str) -> HttpResponse:
             google_package_name=data["google_package_name"].strip(),
             google_push_token=data["google_push_token"],
             revenuecat_authorization=data["revenuecat_authorization"],
+            google_service_account=data["google_service_account"],
             forget=tuple(
                 name
-                for name in ("google_push_token", "revenuecat_authorization")
+                for name in (
+                    "google_push_token",
+                    "google_service_account",
+                    "revenuecat_authorization",
+                )
                 if data[f"forget_{name}"]
-            ),
+            ),  # fmt: skip
         )
         messages.success(request, "Subscription receivers saved.")
         return redirect("events:subscriptions", app_id=app.app_id)

@@ -700,6 +700,9 @@ class SubscriptionReceivers(models.Model):
     )  # fmt: skip
     google_package_name = models.CharField(max_length=155, blank=True, verbose_name="Package name")
     google_push_token = EncryptedSecretField(blank=True)
+    # A service account's JSON key: with it, a notification's purchase is looked up in Play for
+    # its price and the app's user id; without, the notification's own fields are used.
+    google_service_account = EncryptedSecretField(blank=True)
     revenuecat_authorization = EncryptedSecretField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -41,6 +41,10 @@ class NotSetUp(Exception):
     """The app has no settings for this sender yet."""
 
 
+class LookupUnavailable(Exception):
+    """The store could not be asked about the purchase now: answered 503, sent again later."""
+
+
 @dataclass
 class SubscriptionStep:
     """What one notification says, read and checked by its sender's module."""

@@ -2,9 +2,10 @@
 
 The push subscription's endpoint carries a token the app's Subscriptions page stores
 (encrypted): a push without it is refused. The notification says what happened to a purchase
-token, not the price or the user: those need the Play Developer API and a service account,
-which this receiver does not call, so these events carry the product and no revenue, and are
-attributed only when the app sends the same user's events itself.
+token, not the price or the user. Where the app has a service account, the purchase is looked up
+in the Play Developer API (google_play_api): price, currency, order id, trial, and the app's own
+user id, through which the event is attributed. Without one, the event carries the product only.
+A lookup that fails answers 503, so Pub/Sub delivers the notification again later.
 https://developer.android.com/google/play/billing/rtdn-reference
 """
 
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from events.services.subscriptions import (
@@ -22,10 +24,15 @@ from events.services.subscriptions import (
     REFUND,
     RENEWAL,
     SUBSCRIPTION_STARTED,
+    TRIAL_CONVERTED,
+    TRIAL_STARTED,
+    LookupUnavailable,
     NotAuthentic,
     NotSetUp,
     SubscriptionStep,
+    had_trial,
 )
+from events.stores import google_play_api
 from integrations.models import App, SubscriptionReceivers
 
 # subscriptionNotification.notificationType → our event (others are recorded as ignored).
@@ -61,15 +68,49 @@ def read(
     if not name:
         step.note = "Not a subscription step Signalboard records."
         return step
-    token_digest = hashlib.sha256(str(notification.get("purchaseToken", "")).encode()).hexdigest()
+    purchase_token = str(notification.get("purchaseToken", ""))
+    token_digest = hashlib.sha256(purchase_token.encode()).hexdigest()
+    product = str(notification.get("subscriptionId") or "")
     step.event_name = name
     step.event_id = f"googleplay:{token_digest[:24]}:{data.get('eventTimeMillis')}:{name}"
     step.occurred_at = _time(data.get("eventTimeMillis"))
-    step.details = {
-        "product_id": str(notification.get("subscriptionId") or ""),
-        "purchase_token_sha256": token_digest,
-    }
+    # The purchase token stays the same across renewals: it names the subscription.
+    step.details = {"product_id": product, "original_transaction_id": token_digest}
+    key = receivers.google_service_account.reveal() if receivers else ""
+    if key:
+        try:
+            purchase = google_play_api.subscription_purchase(key, package, product, purchase_token)
+        except google_play_api.LookupFailed as error:
+            raise LookupUnavailable(str(error)) from None
+        _fill_from_purchase(app, step, purchase, token_digest)
     return step
+
+
+def _fill_from_purchase(
+    app: App, step: SubscriptionStep, purchase: dict[str, Any], token_digest: str
+) -> None:
+    """What only the purchase says: the app's user id, the order (one per charge), the price
+    and whether this is a free trial (paymentState 2)."""
+    step.customer_user_id = str(purchase.get("obfuscatedExternalAccountId") or "")[:255]
+    order = str(purchase.get("orderId") or "")
+    is_trial = purchase.get("paymentState") == 2
+    if step.event_name == SUBSCRIPTION_STARTED and is_trial:
+        step.event_name = TRIAL_STARTED
+    elif step.event_name == RENEWAL and had_trial(app, token_digest):
+        step.event_name = TRIAL_CONVERTED
+    if order and step.event_name != CANCELLATION:
+        step.event_id = f"googleplay:{order}:{step.event_name}"
+    step.details["order_id"] = order
+    try:
+        amount = Decimal(int(purchase["priceAmountMicros"])) / 1_000_000
+        currency = str(purchase["priceCurrencyCode"])[:3]
+    except (KeyError, TypeError, ValueError):
+        return
+    if step.event_name == TRIAL_STARTED:
+        amount = Decimal(0)
+    if step.event_name != CANCELLATION:
+        step.revenue = -amount if step.event_name == REFUND else amount
+        step.currency = currency
 
 
 def _time(milliseconds: Any) -> datetime | None:

@@ -25,6 +25,7 @@ def save_receivers(
     google_package_name: str,
     google_push_token: str = "",
     revenuecat_authorization: str = "",
+    google_service_account: str = "",
     forget: tuple[str, ...] = (),
 ) -> SubscriptionReceivers:
     """Blank secret fields keep what is stored; `forget` names secrets to clear."""
@@ -43,6 +44,7 @@ def save_receivers(
         for name, value in (
             ("google_push_token", google_push_token),
             ("revenuecat_authorization", revenuecat_authorization),
+            ("google_service_account", google_service_account),
         ):
             old = getattr(row, name)
             if name in forget:

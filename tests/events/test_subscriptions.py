@@ -285,3 +285,120 @@ def test_the_subscriptions_page_shows_urls_keeps_secrets_write_only_and_lists_ar
     stored = SubscriptionReceivers.objects.get(app=subscribed_app.app)
     assert stored.revenuecat_authorization.reveal() == "Bearer new-secret-abcdefgh"
     assert stored.google_push_token.reveal() == "push-token-0123456789abcdef"  # blank kept it
+
+
+class FakeGooglePlay:
+    """Stands in for Google's token endpoint and the Play Developer API over real HTTP (Google
+    cannot be reached from here): it checks the service account's signed assertion, then
+    answers the purchase lookups it was given."""
+
+    def __init__(self, public_key) -> None:  # noqa: ANN001
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        fake = self
+        self.purchases: dict[str, dict] = {}
+        self.failing = False
+        self.lookups: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                # google-auth addresses the assertion to Google's token endpoint, whatever
+                # token_uri it posts it to.
+                claims = jwt.decode(form["assertion"][0], public_key, algorithms=["RS256"],
+                                    audience="https://oauth2.googleapis.com/token")  # fmt: skip
+                assert claims["scope"] == "https://www.googleapis.com/auth/androidpublisher"
+                self._answer(200, {"access_token": "ya29.fake", "expires_in": 3600,
+                                   "token_type": "Bearer"})  # fmt: skip
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.headers.get("Authorization") != "Bearer ya29.fake":
+                    return self._answer(401, {"error": "unauthenticated"})
+                if fake.failing:
+                    return self._answer(500, {"error": "backend"})
+                token = self.path.rsplit("/", 1)[-1]
+                fake.lookups.append(self.path)
+                self._answer(200, fake.purchases[token])
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def google_play(subscribed_app):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fake = FakeGooglePlay(key.public_key())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()  # fmt: skip
+    account = {"type": "service_account", "client_email": "signalboard@runclub.iam.example",
+               "private_key": pem, "private_key_id": "k1",
+               "token_uri": f"{fake.url}/token"}  # fmt: skip
+    receivers = SubscriptionReceivers.objects.get(app=subscribed_app.app)
+    receivers.google_service_account = Secret(json.dumps(account))
+    receivers.save()
+    with override_settings(GOOGLE_PLAY_API_BASE_URL=fake.url):
+        yield fake
+    fake.server.shutdown()
+
+
+def play_push(kind: int, token: str, at: str, message_id: str) -> str:
+    notification = {"version": "1.0", "notificationType": kind, "purchaseToken": token,
+                    "subscriptionId": "monthly"}  # fmt: skip
+    data = {"version": "1.0", "packageName": BUNDLE, "eventTimeMillis": at,
+            "subscriptionNotification": notification}  # fmt: skip
+    encoded = base64.b64encode(json.dumps(data).encode()).decode()
+    return json.dumps({"message": {"data": encoded, "messageId": message_id}})
+
+
+def test_with_a_service_account_play_purchases_are_looked_up_attributed_and_priced(
+    client, subscribed_app, google_play
+):
+    url = (f"/api/v1/apps/{subscribed_app.app.app_id}/subscriptions/google-play"
+           "?token=push-token-0123456789abcdef")  # fmt: skip
+    started = str(milliseconds(datetime.now(UTC) - timedelta(days=2)))
+    renewed = str(milliseconds(datetime.now(UTC)))
+    google_play.purchases["tok-1"] = {"orderId": "GPA.3300-1111-2222-33333", "paymentState": 2,
+                                      "priceAmountMicros": "4990000", "priceCurrencyCode": "EUR",
+                                      "obfuscatedExternalAccountId": USER}  # fmt: skip
+    google_play.failing = True
+    down = client.post(url, play_push(4, "tok-1", started, "m-1"),
+                       content_type="application/json")  # fmt: skip
+    assert down.status_code == 503 and not SubscriptionNotification.objects.exists()
+    google_play.failing = False
+    for _ in range(2):  # Pub/Sub sends it again; stored once
+        assert client.post(url, play_push(4, "tok-1", started, "m-1"),
+                           content_type="application/json").status_code == 200  # fmt: skip
+    google_play.purchases["tok-1"] = {**google_play.purchases["tok-1"], "paymentState": 1,
+                                      "orderId": "GPA.3300-1111-2222-33333..0"}  # fmt: skip
+    assert client.post(url, play_push(2, "tok-1", renewed, "m-2"),
+                       content_type="application/json").status_code == 200  # fmt: skip
+    events = {e.event_name: e for e in InAppEvent.objects.all()}
+    assert set(events) == {"trial_started", "trial_converted"}
+    assert events["trial_started"].revenue == Decimal(0)
+    assert (events["trial_converted"].revenue, events["trial_converted"].currency) == (
+        Decimal("4.99"), "EUR",
+    )  # fmt: skip
+    assert (
+        events["trial_converted"].event_id
+        == "googleplay:GPA.3300-1111-2222-33333..0:trial_converted"
+    )
+    assert events["trial_converted"].media_source == "bytedanceglobal_int"  # through the user id
+    assert Postback.objects.filter(event__event_name="trial_converted").exists()
+    assert google_play.lookups[0].endswith("/applications/com.example.runclub/purchases/"
+                                           "subscriptions/monthly/tokens/tok-1")  # fmt: skip
