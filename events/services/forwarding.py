@@ -62,10 +62,9 @@ def _load_forwarding_integrations(app: App) -> list[Integration]:
     ).select_related("partner")
     own = forwarding.filter(app=app)
     linked = forwarding.filter(Q(app__ios_app=app) | Q(app__android_app=app)).exclude(app=app)
-    return [
-        *own.prefetch_related(enabled_rows),  # type: ignore[no-redef]
-        *(i for i in linked.prefetch_related(enabled_rows) if not i.partner.is_app),
-    ]
+    own_rows = own.prefetch_related(enabled_rows)  # type: ignore[no-redef]
+    linked_rows = linked.prefetch_related(enabled_rows)  # type: ignore[no-redef]
+    return [*own_rows, *(i for i in linked_rows if not i.partner.is_app)]
 
 
 def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> list[Postback]:

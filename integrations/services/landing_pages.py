@@ -112,9 +112,11 @@ def store_buttons(page: LandingPage, query: Mapping[str, str]) -> list[StoreButt
     if app.platform == Platform.WEB:
         href = reverse("events:app-click", args=[app.public_key, page.media_source]) + suffix
         stores = [
-            ("app_store", "Download on the App Store", page.show_app_store and app.ios_app),
-            ("google_play", "Get it on Google Play", page.show_google_play and app.android_app),
-        ]
+            ("app_store", "Download on the App Store",
+             page.show_app_store and app.ios_app is not None),
+            ("google_play", "Get it on Google Play",
+             page.show_google_play and app.android_app is not None),
+        ]  # fmt: skip
     else:
         href = reverse("events:click", args=[app.public_key, page.media_source]) + suffix
         stores = [
