@@ -88,9 +88,10 @@ WEB_DEFAULT_MAPPING = [
     ("view_item", "ViewContent", False, NONE),
     ("search", "Search", False, VALUES),
     # Subscription receivers' events (App Store, Google Play, RevenueCat); refunds never go.
+    # TikTok's web partner takes revenue on Purchase only: Subscribe rows send values.
     ("trial_started", "StartTrial", True, VALUES),
-    ("subscription_started", "Subscribe", True, REVENUE),
-    ("trial_converted", "Subscribe", True, REVENUE),
+    ("subscription_started", "Subscribe", True, VALUES),
+    ("trial_converted", "Subscribe", True, VALUES),
     ("renewal", "Purchase", False, REVENUE),
 ]
 

@@ -57,14 +57,18 @@ def _load_forwarding_integrations(app: App) -> list[Integration]:
         queryset=EventMapping.objects.filter(is_enabled=True),
         to_attr="enabled_mappings",  # declared on Integration, for readers and mypy
     )
-    forwarding = Integration.objects.filter(
-        is_active=True, in_app_postbacks_enabled=True, partner__supports_events_api=True
-    ).select_related("partner")
-    own = forwarding.filter(app=app)
-    linked = forwarding.filter(Q(app__ios_app=app) | Q(app__android_app=app)).exclude(app=app)
-    own_rows = own.prefetch_related(enabled_rows)  # type: ignore[no-redef]
-    linked_rows = linked.prefetch_related(enabled_rows)  # type: ignore[no-redef]
-    return [*own_rows, *(i for i in linked_rows if not i.partner.is_app)]
+    rows = (
+        Integration.objects.filter(
+            Q(app=app) | Q(app__ios_app=app) | Q(app__android_app=app),
+            is_active=True,
+            in_app_postbacks_enabled=True,
+            partner__supports_events_api=True,
+        )
+        .select_related("partner")
+        .prefetch_related(enabled_rows)  # type: ignore[no-redef]
+    )
+    own = [i for i in rows if i.app_id == app.pk]
+    return own + [i for i in rows if i.app_id != app.pk and not i.partner.is_app]
 
 
 def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> list[Postback]:

@@ -152,7 +152,7 @@ def test_load_default_mapping_keeps_what_the_marketer_typed(page, app, marketer)
     expect(
         page.get_by_role("checkbox", name="Limit TikTok's use of personal information (CCPA)")
     ).to_be_checked()
-    expect(page.locator("tr.mapping-row")).to_have_count(14)
+    expect(page.locator("tr.mapping-row")).to_have_count(18)
     expect(page.locator("#unsaved-note")).to_be_visible()
     assert not integration.mappings.exists()
 

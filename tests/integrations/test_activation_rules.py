@@ -129,7 +129,7 @@ def test_load_default_mapping_keeps_what_was_typed_and_saves_nothing(client, app
     assert response.context["settings_form"]["ccpa_limited_data_use"].value() is True
     rows = response.context["mapping_formset"].forms
     assert rows[0]["app_event_name"].value() == "checkout_done"
-    assert len(rows) == 15  # the typed row and the 14 defaults
+    assert len(rows) == 19  # the typed row and the 18 defaults (4 of them subscription events)
     assert "Nothing is saved until you press Save integration." in html
     assert "data-start-dirty" in html
     integration.refresh_from_db()
@@ -140,8 +140,8 @@ def test_load_default_mapping_keeps_what_was_typed_and_saves_nothing(client, app
     data = response.context["mapping_formset"].data.copy()
     del data["load_default_mapping"]
     assert client.post(tab_url(integration), data).status_code == 302
-    assert integration.mappings.count() == 15
-    assert integration.mappings.filter(is_enabled=True).count() == 8
+    assert integration.mappings.count() == 19
+    assert integration.mappings.filter(is_enabled=True).count() == 11  # 8 + 3 subscription rows
 
 
 def test_load_default_mapping_twice_adds_nothing_more(client, app, marketer):

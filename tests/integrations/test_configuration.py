@@ -230,7 +230,7 @@ def test_the_history_lists_added_and_removed_rows(integration, marketer):
 
 def test_default_mapping_turns_primary_rows_on_and_more_events_off(integration):
     rows = {row.app_event_name: row for row, _ in mapping.default_mapping_rows(integration)}
-    assert len(rows) == 14
+    assert len(rows) == 18  # with the four subscription events (trial, start, conversion, renewal)
     assert rows["purchase"].is_enabled and rows["purchase"].including == "values_and_revenue"
     assert not rows["search"].is_enabled
 
