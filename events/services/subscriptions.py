@@ -75,7 +75,7 @@ def receive(app: App, store: str, step: SubscriptionStep) -> Receipt:
     with transaction.atomic():
         try:
             with transaction.atomic():
-                SubscriptionNotification.objects.create(
+                notification = SubscriptionNotification.objects.create(
                     app=app,
                     store=store,
                     notification_id=step.notification_id[:128],
@@ -107,7 +107,11 @@ def receive(app: App, store: str, step: SubscriptionStep) -> Receipt:
             item["currency"] = step.currency
         [result] = record_events(app, [item])
         if result.errors:
-            raise ValueError(f"the {store} notification made an invalid event: {result.errors}")
+            # Answered 200 all the same: sending it again would not make it valid.
+            notification.outcome = SubscriptionNotification.Outcome.IGNORED
+            notification.detail = f"Not a valid event: {result.errors}"[:300]
+            notification.save(update_fields=["outcome", "detail"])
+            return Receipt("ignored")
         return Receipt("stored" if result.status != "duplicate" else "duplicate", step.event_id)
 
 

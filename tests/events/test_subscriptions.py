@@ -402,3 +402,16 @@ def test_with_a_service_account_play_purchases_are_looked_up_attributed_and_pric
     assert Postback.objects.filter(event__event_name="trial_converted").exists()
     assert google_play.lookups[0].endswith("/applications/com.example.runclub/purchases/"
                                            "subscriptions/monthly/tokens/tok-1")  # fmt: skip
+
+
+def test_a_notification_that_makes_no_valid_event_is_kept_as_ignored_not_retried_forever(
+    client, subscribed_app
+):
+    url = f"/api/v1/apps/{subscribed_app.app.app_id}/subscriptions/revenuecat"
+    body = revenuecat_event("RENEWAL", event_timestamp_ms=631152000000)  # 1990: not a real time
+    response = client.post(url, json.dumps(body), content_type="application/json",
+                           HTTP_AUTHORIZATION="Bearer rc-secret-0123456789")  # fmt: skip
+    assert response.status_code == 200 and response.json()["status"] == "ignored"
+    note = SubscriptionNotification.objects.get()
+    assert note.outcome == "ignored" and "before 2000-01-01" in note.detail
+    assert not InAppEvent.objects.exists()
