@@ -217,6 +217,14 @@ if IS_SQLITE:
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A read replica (PostgreSQL streaming replication): reports, exports and the Pull API read
+# from it; everything else stays on the primary (attribution_site/db_routers.py).
+if env.str("DATABASE_REPLICA_URL", default="").strip():
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    for option in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS"):
+        if option in DATABASES["default"]:
+            DATABASES["replica"].setdefault(option, DATABASES["default"][option])
+DATABASE_ROUTERS = ["attribution_site.db_routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

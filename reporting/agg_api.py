@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from attribution_site.db_routers import replica_reads
 from integrations.models import App
 from integrations.policy import Action, access_for
 from reporting import aggregate
@@ -21,6 +22,7 @@ from reporting.raw_data import BadQuery
 
 @never_cache
 @require_GET
+@replica_reads
 def agg_data_export(request: HttpRequest, app_id: str, report: str) -> HttpResponse:
     scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw_token.strip():

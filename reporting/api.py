@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from attribution_site.db_routers import replica_reads
 from integrations.models import App
 from integrations.policy import access_for
 from reporting import raw_data, raw_data_csv
@@ -31,6 +32,7 @@ def _text(message: str, status: int) -> HttpResponse:
 
 @never_cache
 @require_GET
+@replica_reads
 def raw_data_export(request: HttpRequest, app_id: str, report: str) -> HttpResponse:
     scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw_token.strip():

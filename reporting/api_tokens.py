@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from reporting.models import ApiToken
@@ -53,8 +53,11 @@ def user_for_token(raw_token: str) -> AbstractBaseUser | None:
     """The active user behind a live token, or None."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
+    # Read on the primary even when the Pull API reads a replica: a token made a moment ago
+    # must work at once.
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.using(router.db_for_write(ApiToken))
+        .select_related("user")
         .filter(token_hash=hash_token(raw_token), revoked_at__isnull=True)
         .first()
     )

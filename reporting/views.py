@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from attribution_site.db_routers import replica_reads
 from integrations.policy import Action, get_app_for_user
 from integrations.request_values import parse_id
 from reporting import (
@@ -40,6 +41,7 @@ from reporting.spreadsheet import defuse_formula
 
 @never_cache  # reports hold data no shared or browser cache should keep
 @login_required
+@replica_reads
 def cost(request: HttpRequest, app_id: str) -> HttpResponse:
     """All Cost: cost by date, media source, advertiser, campaign, ad set, ad and country."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_COST)
@@ -59,6 +61,7 @@ def cost(request: HttpRequest, app_id: str) -> HttpResponse:
 
 @never_cache
 @login_required
+@replica_reads
 def cost_export(request: HttpRequest, app_id: str) -> HttpResponse:
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_COST)
     access.require(Action.EXPORT_REPORTS)
@@ -76,6 +79,7 @@ def cost_export(request: HttpRequest, app_id: str) -> HttpResponse:
 
 @never_cache
 @login_required
+@replica_reads
 def raw_data_report(request: HttpRequest, app_id: str) -> HttpResponse:
     """Raw-data reports: filters, a preview with the total count, and the exports."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
@@ -91,6 +95,7 @@ def raw_data_report(request: HttpRequest, app_id: str) -> HttpResponse:
 
 @never_cache
 @login_required
+@replica_reads
 def raw_data_export(request: HttpRequest, app_id: str) -> HttpResponse:
     """The page's CSV: the same writer, and so the same bytes, as the Pull API."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
@@ -195,6 +200,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
+@replica_reads
 def overview(request: HttpRequest, app_id: str) -> HttpResponse:
     """Overview: installs, revenue and cost per media source and campaign, ad set or ad."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_REPORTS)
@@ -225,6 +231,7 @@ def overview(request: HttpRequest, app_id: str) -> HttpResponse:
 
 @never_cache
 @login_required
+@replica_reads
 def protect360(request: HttpRequest, app_id: str) -> HttpResponse:
     """Protect360: fraud signals per media source and campaign or site id, flagged installs."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_PROTECT360)
@@ -262,6 +269,7 @@ def alert_settings(request: HttpRequest, app_id: str) -> HttpResponse:
 
 @never_cache
 @login_required
+@replica_reads
 def retention(request: HttpRequest, app_id: str) -> HttpResponse:
     """Retention cohorts by install day or week: a heat map, curves, LTV and ROAS, and a CSV."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_RETENTION)
@@ -315,6 +323,7 @@ def _cohorts_csv(
 
 @never_cache
 @login_required
+@replica_reads
 def loyal_users(request: HttpRequest, app_id: str) -> HttpResponse:
     """Loyal users: installs of a range that reached the app's session threshold."""
     access = get_app_for_user(request.user, app_id, need=Action.VIEW_LOYAL_USERS)
