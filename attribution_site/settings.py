@@ -417,6 +417,9 @@ POSTBACK_RETRY_SCHEDULE = env_seconds_list(
 # A claimed batch not finished within this many seconds is claimed again (its worker died).
 POSTBACK_LEASE_SECONDS = env_int("POSTBACK_LEASE_SECONDS", 120, minimum=TIKTOK_HTTP_TIMEOUT + 5)
 POSTBACK_CLAIM_LIMIT = env_int("POSTBACK_CLAIM_LIMIT", 5000, minimum=1)
+# This machine's name in delivery claims (`claimed_by`); the host name when unset. Set it when
+# several clusters share one host, so their deliveries can be told apart.
+NODE_NAME = env.str("NODE_NAME", default="")
 
 # HTTPS and browser-side protections (README: Security headers). HSTS is sent only on requests
 # that arrived over HTTPS, and by default only with DEBUG off on a site that says it is served

@@ -3,6 +3,10 @@ user, and an outsider with no role anywhere."""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -114,3 +118,34 @@ def tiktok_sandbox(live_server: object) -> Iterator[str]:
     base_url = f"{live_server.url}/tiktok-sandbox"
     with override_settings(TIKTOK_API_BASE_URL=base_url, TIKTOK_HTTP_TIMEOUT=3):
         yield base_url
+
+
+# A throwaway Redis server on a free port (the REDIS_URL backends' tests and many workers').
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        pytest.fail("redis-server not found: `make test` installs Debian's redis-server")
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [server_binary, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

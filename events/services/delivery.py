@@ -65,7 +65,8 @@ class DeliveryReport:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+    """This run's name in `claimed_by`: the node (NODE_NAME, else the host) and a random part."""
+    return f"{(settings.NODE_NAME or socket.gethostname())[:50]}:{uuid.uuid4().hex[:8]}"
 
 
 def due_postbacks(now: datetime) -> Q:
