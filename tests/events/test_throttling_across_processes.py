@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.test_redis_backends import free_port, redis_url  # noqa: F401 - the fixture
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RATE = 20
@@ -41,7 +41,7 @@ def _wait_for(port: int, server: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def three_workers(redis_url, tmp_path) -> Iterator[tuple[str, str]]:  # noqa: F811
+def three_workers(redis_url, tmp_path) -> Iterator[tuple[str, str]]:
     """gunicorn with three worker processes on a migrated SQLite file and REDIS_URL set."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update(
