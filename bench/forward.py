@@ -179,12 +179,36 @@ def gunicorn(database_url: str, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit(f"gunicorn on {port} did not start")
 
 
-def run_throughput(database_url: str, count: int, workers: int) -> tuple[float, int, int]:
+def run_throughput(
+    database_url: str, count: int, workers: int, sandbox: subprocess.Popen
+) -> tuple[float, int, int, dict[str, float]]:
+    """Deliver the outbox with `workers` processes; also returns CPU seconds per group of
+    processes (delivery workers from their rusage, PostgreSQL backends and the sandbox's
+    gunicorn workers from /proc, sampled while they run)."""
+    import psycopg
     from django.db.models import Max, Min
 
+    from bench._measure import backend_pids, children_of, cpu_seconds
     from events.models import Postback
     from integrations.tiktok.sandbox.models import ReceivedEvent
 
+    name = urlsplit(database_url).path.lstrip("/")
+    sandbox_workers = children_of(sandbox.pid)
+    sandbox_before = sum(cpu_seconds(pid) for pid in sandbox_workers)
+    backends_seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            while not stop.is_set():
+                for pid in backend_pids(watcher, name):
+                    backends_seen[pid] = max(backends_seen.get(pid, 0.0), cpu_seconds(pid))
+                time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    time.sleep(0.2)
+    backend_before = dict(backends_seen)
     processes = [
         subprocess.Popen(  # noqa: S603
             [sys.executable, "manage.py", "deliver_postbacks"],
@@ -194,13 +218,25 @@ def run_throughput(database_url: str, count: int, workers: int) -> tuple[float, 
         )
         for _ in range(workers)
     ]
+    worker_cpu = 0.0
     for process in processes:
-        process.wait(timeout=600)
+        _pid, _status, usage = os.wait4(process.pid, 0)
+        process.returncode = 0
+        worker_cpu += usage.ru_utime + usage.ru_stime
+    stop.set()
+    sampler.join(5)
+    cpu = {
+        "delivery workers": worker_cpu,
+        "PostgreSQL backends": sum(
+            seconds - backend_before.get(pid, 0.0) for pid, seconds in backends_seen.items()
+        ),
+        "sandbox (gunicorn)": sum(cpu_seconds(pid) for pid in sandbox_workers) - sandbox_before,
+    }
     span = Postback.objects.aggregate(first=Min("last_attempt_at"), last=Max("delivered_at"))
     seconds = (span["last"] - span["first"]).total_seconds()
     delivered = Postback.objects.filter(status="delivered").count()
     unique = ReceivedEvent.objects.filter(is_duplicate=False).count()
-    return seconds, delivered, unique
+    return seconds, delivered, unique, cpu
 
 
 def run_latency(database_url: str, app_id: str, key: str, rate: int, seconds: float) -> list[float]:
@@ -279,7 +315,9 @@ def main() -> None:
     fill_outbox(app, integration, args.events)
     sandbox = gunicorn(database_url, SANDBOX_PORT, workers=args.sandbox_workers)
     try:
-        seconds, delivered, unique = run_throughput(database_url, args.events, args.workers)
+        seconds, delivered, unique, cpu = run_throughput(
+            database_url, args.events, args.workers, sandbox
+        )
         latencies = run_latency(database_url, app.app_id, key, args.rate, args.seconds)
     finally:
         sandbox.terminate()
@@ -293,6 +331,12 @@ def main() -> None:
         f"outbox → sandbox: {delivered:,} of {args.events:,} postbacks delivered in "
         f"{seconds:.2f} s = {delivered / seconds:,.0f} events/s ({args.workers} worker "
         f"processes, batches of 1,000); the sandbox counted {unique:,} unique events"
+    )
+    for group, used in cpu.items():
+        print(f"  CPU {group}: {used:.2f} s = {used / max(delivered, 1) * 1e6:,.0f} µs per event")
+    ours = cpu["delivery workers"] + cpu["PostgreSQL backends"]
+    print(
+        f"  CPU delivery workers + PostgreSQL: {ours / max(delivered, 1) * 1e6:,.0f} µs per event"
     )
     if latencies:
         print(

@@ -118,8 +118,11 @@ class ForwardedEvent:
     attributed_ad_id: str = ""
 
 
-def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any]:
-    """One `data[]` item of an /event/track/ body (§1.2)."""
+def event_item(
+    integration: Integration, event: ForwardedEvent, mapped: MappedProperties | None = None
+) -> dict[str, Any]:
+    """One `data[]` item of an /event/track/ body (§1.2). `mapped`: the event's properties
+    already mapped (the delivery keeps what was dropped), else they are mapped here."""
     is_app = integration.partner.is_app
     user = user_object(event, is_app=is_app)
     item: dict[str, Any] = {
@@ -128,7 +131,7 @@ def event_item(integration: Integration, event: ForwardedEvent) -> dict[str, Any
         "event_id": event.event_id,
         "user": user,
     }
-    properties = _properties(event)
+    properties = (mapped or map_properties(event)).properties
     if properties:
         item["properties"] = properties
     if is_app:
@@ -284,10 +287,6 @@ def map_properties(event: ForwardedEvent) -> MappedProperties:
         if event.currency:
             mapper.put(properties, "currency", "currency", event.currency)
     return MappedProperties(properties=properties, dropped=mapper.dropped)
-
-
-def _properties(event: ForwardedEvent) -> dict[str, Any]:
-    return map_properties(event).properties
 
 
 CONTENT_TYPES = ("product", "product_group")
