@@ -250,10 +250,15 @@ def _window_anchors(events: Iterable[InAppEvent]) -> dict[int, datetime | None]:
     """The moment each event's postback window starts: the user's install, else the first
     touch that attributed it. One query for all installs of the batch."""
     events = list(events)
-    install_ids = {event.install_id for event in events if event.install_id}
-    installed_at = dict(
-        Install.objects.filter(pk__in=install_ids).values_list("pk", "installed_at")
-    )
+    installed_at: dict[int, datetime] = {}
+    for event in events:  # ingest hands over the installs it matched: no query for those
+        if event.install_id and InAppEvent.install.is_cached(event) and event.install:
+            installed_at[event.install_id] = event.install.installed_at
+    missing = {e.install_id for e in events if e.install_id and e.install_id not in installed_at}
+    if missing:
+        installed_at |= dict(
+            Install.objects.filter(pk__in=missing).values_list("pk", "installed_at")
+        )
     return {
         event.pk: (installed_at.get(event.install_id) if event.install_id else None)
         or event.touch_time

@@ -134,7 +134,8 @@ def attribute_events(app: App, drafts: Sequence[EventDraft]) -> list[dict[str, A
             continue
         attributions.append(
             attribution_of(install)
-            | {"install_id": install.pk, "is_reengagement": install.is_reengagement}
+            # The install itself, not only its id: the postback window reads its time.
+            | {"install": install, "is_reengagement": install.is_reengagement}
         )
     if pending:
         allows_probabilistic = app.platform != Platform.WEB
