@@ -285,6 +285,12 @@ def test_the_subscriptions_page_shows_urls_keeps_secrets_write_only_and_lists_ar
     stored = SubscriptionReceivers.objects.get(app=subscribed_app.app)
     assert stored.revenuecat_authorization.reveal() == "Bearer new-secret-abcdefgh"
     assert stored.google_push_token.reveal() == "push-token-0123456789abcdef"  # blank kept it
+    SubscriptionNotification.objects.create(
+        app=subscribed_app.app, store="app_store", notification_id="n-1", kind="DID_RENEW",
+        event_name="renewal", event_id="appstore:2000000102:renewal", outcome="stored",
+    )  # fmt: skip
+    listed = client.get(url).content.decode()
+    assert "/events/appstore:2000000102:renewal/" in listed and "DID_RENEW" in listed
 
 
 class FakeGooglePlay:
