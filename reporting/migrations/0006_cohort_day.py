@@ -144,16 +144,30 @@ def _changed(columns: str) -> tuple[str, str]:
     return f"(SELECT o.* FROM {join})", f"(SELECT n.* FROM {join})"
 
 
-def _function(name: str, insert: list[str], update: list[str], delete: list[str]) -> str:
+def _function(
+    name: str,
+    insert: list[str],
+    update: list[str],
+    delete: list[str],
+    *,
+    relevant: dict[str, str],
+) -> str:
+    """`relevant`: per operation, the rows that can change the rollup; a statement with none
+    (an event without revenue, a session count going up) returns before any of the work. The
+    single-event path inserts one row per statement, so this check is what it mostly pays."""
     body = lambda statements: ";\n        ".join(statements)  # noqa: E731
+    skip = lambda op: f"IF NOT EXISTS ({relevant[op]}) THEN RETURN NULL; END IF;"  # noqa: E731
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        {skip("INSERT")}
         {body(insert)};
     ELSIF TG_OP = 'UPDATE' THEN
+        {skip("UPDATE")}
         {body(update)};
     ELSE
+        {skip("DELETE")}
         {body(delete)};
     END IF;
     RETURN NULL;
@@ -190,6 +204,11 @@ def _install_function() -> str:
         insert=[_add(_sizes("new_rows"))],
         update=[*map(_subtract, everything(old)), *map(_add, everything(new))],
         delete=[_subtract(_sizes("old_rows"))],
+        relevant={
+            "INSERT": "SELECT 1 FROM new_rows WHERE NOT is_reengagement",
+            "UPDATE": f"SELECT 1 FROM {old} o",
+            "DELETE": "SELECT 1 FROM old_rows WHERE NOT is_reengagement",
+        },
     )
 
 
@@ -210,6 +229,12 @@ def _sessions_function() -> str:
             _subtract(_days("old_rows", "events_install")),
             _signed(_week_changes("old_rows", None)),
         ],
+        # A session count going up (the common update) moves no user to another day or week.
+        relevant={
+            "INSERT": "SELECT 1 FROM new_rows WHERE install_id IS NOT NULL",
+            "UPDATE": f"SELECT 1 FROM {old} o",
+            "DELETE": "SELECT 1 FROM old_rows WHERE install_id IS NOT NULL",
+        },
     )
 
 
@@ -223,6 +248,13 @@ def _events_function() -> str:
             _add(_revenue(new, "events_install")),
         ],
         delete=[_subtract(_revenue("old_rows", "events_install"))],
+        relevant={
+            "INSERT": "SELECT 1 FROM new_rows WHERE install_id IS NOT NULL "
+            "AND revenue IS NOT NULL AND NOT is_reengagement",
+            "UPDATE": f"SELECT 1 FROM {old} o",
+            "DELETE": "SELECT 1 FROM old_rows WHERE install_id IS NOT NULL "
+            "AND revenue IS NOT NULL AND NOT is_reengagement",
+        },
     )
 
 
@@ -313,7 +345,18 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("media_source", models.CharField(max_length=64)),
-                ("dimension", models.CharField(choices=[("media_source", "Media source"), ("campaign", "Campaign"), ("adset", "Ad set"), ("country_code", "Country")], max_length=16)),
+                (
+                    "dimension",
+                    models.CharField(
+                        choices=[
+                            ("media_source", "Media source"),
+                            ("campaign", "Campaign"),
+                            ("adset", "Ad set"),
+                            ("country_code", "Country"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
                 ("value", models.CharField(blank=True, max_length=255)),
                 ("currency", models.CharField(blank=True, max_length=3)),
                 (
