@@ -33,11 +33,12 @@ def builder(request: HttpRequest, app_id: str, page_id: int | None = None) -> Ht
     access = get_app_for_user(request.user, app_id, need=Action.CONFIGURE_INTEGRATION)
     app = access.app
     page = get_object_or_404(LandingPage, pk=page_id, app=app) if page_id else None
+    media_sources = _media_sources(app)
     form = LandingPageForm(
         request.POST or None,
         request.FILES or None,
         instance=page,
-        media_sources=_media_sources(app),
+        media_sources=media_sources,
     )
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in landing_pages.EDITABLE_FIELDS}
@@ -64,6 +65,7 @@ def builder(request: HttpRequest, app_id: str, page_id: int | None = None) -> Ht
         "buttons": landing_pages.store_buttons(page, {"ttclid": "E.C.P.preview"}) if page else [],
         "linked_apps": [a for a in (app.ios_app, app.android_app) if a is not None],
         "is_web": app.platform == Platform.WEB,
+        "has_partners": bool(media_sources),
         "paragraphs": paragraphs_of(page.text) if page else [],
     }
     status = 400 if request.method == "POST" else 200

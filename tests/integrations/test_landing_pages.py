@@ -141,3 +141,11 @@ def test_a_phone_apps_page_sends_its_button_to_its_own_click_link(client, websit
         ("app_store", f"/l/{ios.public_key}/tiktokweb_int?ttclid=abc")
     ]
     assert "signalboard.js" not in html  # the visit is the click; no web SDK on a phone app
+
+
+def test_an_app_without_a_partner_is_told_to_set_one_up_first(client, marketer):
+    bare = factories.make_app(app_id="web.bare", platform="web")
+    factories.make_membership(marketer, bare, Role.MARKETER)
+    client.force_login(marketer)
+    page = client.get(reverse("integrations:landing-pages", args=[bare.app_id]))
+    assert "has no partner integration yet" in page.content.decode()
