@@ -95,7 +95,8 @@ def page_image(request: HttpRequest, slug: str) -> HttpResponse:
     if not page.image or (not page.is_published and not _may_preview(request, page)):
         raise Http404("No image.")
     response = HttpResponse(bytes(page.image), content_type=page.image_type)
-    response["Cache-Control"] = "public, max-age=300"
+    # A draft's image is the team's only: never kept by a shared cache.
+    response["Cache-Control"] = "public, max-age=300" if page.is_published else "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

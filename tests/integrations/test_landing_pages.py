@@ -67,6 +67,7 @@ def test_a_marketer_builds_a_draft_then_publishes_it(client, website, marketer):
     assert AuditEntry.objects.filter(action="landing_page.created").exists()
     preview = client.get(response["Location"])
     assert 'id="landing-preview"' in preview.content.decode()
+    assert client.get("/p/spring-w2a/image")["Cache-Control"] == "private, no-store"  # a draft
     client.logout()
     assert client.get("/p/spring-w2a/").status_code == 404  # a draft is the team's only
     client.force_login(marketer)
