@@ -36,6 +36,9 @@ PIXEL = "CQ8RT3JC77U4D5MLS2A0"
 APP_ID = "7301234567890123457"
 APP_SECRET = "canaryAPPsecret0e9d8c7b6a5f4e3d2c1b0a9f"
 BASE = "http://testserver"
+PUSH_TOKEN = "canaryPUSHtoken3c5e7a9b1d2f4a6c8e0b"
+REVENUECAT_SECRET = "Bearer canaryREVENUECAT7d9f1b3a5c7e9d1f"
+PLAY_KEY = "canaryPLAYprivateKey2b4d6f8a0c2e4b6d8f"
 
 
 @dataclass
@@ -204,12 +207,42 @@ def planted(
             )
         finally:
             Conf.SYNC = True
+        # The subscription receivers' secrets, typed into the Subscriptions page, and a RevenueCat
+        # webhook that uses one.
+        saved = client.post(
+            reverse("events:subscriptions", args=[app.app_id]),
+            {
+                "apple_bundle_id": "", "google_package_name": "",
+                "google_push_token": PUSH_TOKEN, "revenuecat_authorization": REVENUECAT_SECRET,
+                "google_service_account": json.dumps({
+                    "client_email": "sb@example.iam", "private_key": PLAY_KEY,
+                    "token_uri": "https://oauth2.example/token",
+                }),
+            },
+        )  # fmt: skip
+        assert saved.status_code == 302, saved.content.decode()[:2000]
+        webhook = api.post(
+            f"/api/v1/apps/{app.app_id}/subscriptions/revenuecat",
+            json.dumps({"event": {"id": "rc-1", "type": "INITIAL_PURCHASE", "app_user_id": "u-1",
+                                  "period_type": "TRIAL", "event_timestamp_ms": 1764800000000}}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=REVENUECAT_SECRET,
+        )  # fmt: skip
+        assert webhook.status_code == 200, webhook.content
         # A prepared export job, so its pages are crawled too.
         ExportJob.objects.create(
             app=app, user=analyst, report="in_app_events", params={"from": "2026-03-01"}
         )
         yield Planted(
-            secrets=[EVENTS_TOKEN, SECURE_KEY, oauth_token, APP_SECRET],
+            secrets=[
+                EVENTS_TOKEN,
+                SECURE_KEY,
+                oauth_token,
+                APP_SECRET,
+                PUSH_TOKEN,
+                REVENUECAT_SECRET,
+                PLAY_KEY,
+            ],  # fmt: skip
             web=web,
             app_side=app_side,
             cost=cost,
