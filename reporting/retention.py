@@ -139,16 +139,12 @@ def cohorts(
         if with_revenue:
             by_offset = figures.revenue.get((start, name), {})
             cohort.ltv_milestones = _per_user_by(by_offset, ltv_offsets, installs, start, today)
-            cohort.revenue = _total(by_offset)
+            cohort.revenue = _sum_or_none(by_offset.values())
         if costs is not None:
             days = [start + timedelta(days=n) for n in range(span)]
             cohort.cost = _sum_or_none(costs.get((day, name), Decimal(0)) for day in days)
         result.append(cohort)
     return result
-
-
-def _total(by_offset: dict[int, Decimal | None]) -> Decimal | None:
-    return _sum_or_none(by_offset.values())
 
 
 def _sum_or_none(values: Any) -> Decimal | None:

@@ -11,7 +11,7 @@ install and forwarded per the mapping as any event is; refunds are never forward
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -113,6 +113,14 @@ def receive(app: App, store: str, step: SubscriptionStep) -> Receipt:
             notification.save(update_fields=["outcome", "detail"])
             return Receipt("ignored")
         return Receipt("stored" if result.status != "duplicate" else "duplicate", step.event_id)
+
+
+def time_from_milliseconds(value: Any) -> datetime | None:
+    """A sender's epoch milliseconds (a number, or digits in a string as Play sends them)."""
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def had_trial(app: App, original_transaction_id: str) -> bool:

@@ -10,10 +10,8 @@ https://developer.apple.com/documentation/appstoreservernotifications/responsebo
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import jwt
 from appstoreserverlibrary.models.Environment import Environment
@@ -32,6 +30,7 @@ from events.services.subscriptions import (
     NotSetUp,
     SubscriptionStep,
     had_trial,
+    time_from_milliseconds,
 )
 from integrations.models import App, SubscriptionReceivers
 
@@ -136,12 +135,6 @@ def _fill(
     # notification names it.
     anchor = step.notification_id if name == CANCELLATION else (tx.transactionId or "")
     step.event_id = f"appstore:{anchor}:{name}"
-    step.occurred_at = _time(when)
+    step.occurred_at = time_from_milliseconds(when)
     if price is not None and tx.currency:
         step.revenue, step.currency = price, tx.currency
-
-
-def _time(milliseconds: Any) -> datetime | None:
-    if not isinstance(milliseconds, int):
-        return None
-    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)

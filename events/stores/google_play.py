@@ -15,7 +15,6 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +30,7 @@ from events.services.subscriptions import (
     NotSetUp,
     SubscriptionStep,
     had_trial,
+    time_from_milliseconds,
 )
 from events.stores import google_play_api
 from integrations.models import App, SubscriptionReceivers
@@ -73,7 +73,7 @@ def read(
     product = str(notification.get("subscriptionId") or "")
     step.event_name = name
     step.event_id = f"googleplay:{token_digest[:24]}:{data.get('eventTimeMillis')}:{name}"
-    step.occurred_at = _time(data.get("eventTimeMillis"))
+    step.occurred_at = time_from_milliseconds(data.get("eventTimeMillis"))
     # The purchase token stays the same across renewals: it names the subscription.
     step.details = {"product_id": product, "original_transaction_id": token_digest}
     key = receivers.google_service_account.reveal() if receivers else ""
@@ -111,10 +111,3 @@ def _fill_from_purchase(
     if step.event_name != CANCELLATION:
         step.revenue = -amount if step.event_name == REFUND else amount
         step.currency = currency
-
-
-def _time(milliseconds: Any) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(milliseconds) / 1000, tz=UTC)
-    except (TypeError, ValueError):
-        return None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hmac
 import json
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,6 +20,7 @@ from events.services.subscriptions import (
     NotAuthentic,
     NotSetUp,
     SubscriptionStep,
+    time_from_milliseconds,
 )
 from integrations.models import SubscriptionReceivers
 
@@ -46,7 +46,9 @@ def read(
     step.event_name = name
     step.event_id = f"revenuecat:{event_id}"
     step.customer_user_id = str(event.get("app_user_id") or "")[:255]
-    step.occurred_at = _time(event.get("event_timestamp_ms") or event.get("purchased_at_ms"))
+    step.occurred_at = time_from_milliseconds(
+        event.get("event_timestamp_ms") or event.get("purchased_at_ms")
+    )
     step.details = {
         "product_id": str(event.get("product_id") or ""),
         "original_transaction_id": str(event.get("original_transaction_id") or ""),
@@ -78,9 +80,3 @@ def _money(value: Any) -> Decimal | None:
         return None if value is None else Decimal(str(value))
     except InvalidOperation:
         return None
-
-
-def _time(milliseconds: Any) -> datetime | None:
-    if not isinstance(milliseconds, int):
-        return None
-    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
