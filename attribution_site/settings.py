@@ -420,6 +420,9 @@ POSTBACK_CLAIM_LIMIT = env_int("POSTBACK_CLAIM_LIMIT", 5000, minimum=1)
 # This machine's name in delivery claims (`claimed_by`); the host name when unset. Set it when
 # several clusters share one host, so their deliveries can be told apart.
 NODE_NAME = env.str("NODE_NAME", default="")
+# Touchpoints, events and postbacks older than this many whole months are removed by the daily
+# maintenance task (on PostgreSQL a month is dropped whole); 0 keeps them for ever.
+EVENT_RETENTION_MONTHS = env_int("EVENT_RETENTION_MONTHS", 0)
 
 # HTTPS and browser-side protections (README: Security headers). HSTS is sent only on requests
 # that arrived over HTTPS, and by default only with DEBUG off on a site that says it is served

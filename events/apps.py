@@ -11,3 +11,6 @@ class EventsConfig(AppConfig):
 
         # The sweep: nothing waits on a lost enqueue for more than a minute.
         register("Deliver postbacks", "events.tasks.deliver_postbacks", minutes=1)
+        register(
+            "Event partitions and retention", "events.tasks.maintain_event_tables", minutes=24 * 60
+        )

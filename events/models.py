@@ -76,8 +76,16 @@ class Install(AttributionFields):
     """An app's first open or a website's first visit, with the attribution it won."""
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="installs")
+    # No database constraint: on PostgreSQL touchpoints are partitioned by month (their key is
+    # id and time), which a foreign key cannot reference. Django still applies SET_NULL, and
+    # dropping a month of touchpoints clears the references first (events.services.partitions).
     touchpoint = models.ForeignKey(
-        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="installs"
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="installs",
+        db_constraint=False,
     )
     installed_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
@@ -184,8 +192,14 @@ class Postback(models.Model):
         DEAD = "dead", "Dead-lettered"
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="postbacks")
+    # No database constraint, as with Install.touchpoint: events are partitioned on PostgreSQL.
     event = models.ForeignKey(
-        InAppEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="postbacks"
+        InAppEvent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="postbacks",
+        db_constraint=False,
     )
     install = models.ForeignKey(
         Install, on_delete=models.CASCADE, null=True, blank=True, related_name="postbacks"

@@ -27,3 +27,17 @@ def enqueue_delivery() -> None:
     if settings.REDIS_URL and not cache.add(QUEUED_KEY, 1, timeout=60):
         return
     async_task("events.tasks.deliver_postbacks", task_name="deliver postbacks", group="postbacks")
+
+
+def maintain_event_tables() -> dict[str, Any]:
+    """Daily: make the coming months' partitions, then drop months past retention."""
+    from events.services.partitions import apply_retention, ensure_partitions
+
+    created = ensure_partitions()
+    outcome = apply_retention()
+    return {
+        "created": created,
+        "cutoff": outcome.cutoff.isoformat() if outcome.cutoff else None,
+        "dropped": outcome.dropped,
+        "deleted_rows": outcome.deleted_rows,
+    }

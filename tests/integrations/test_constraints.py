@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from events.models import Postback
@@ -73,6 +73,11 @@ def test_one_partner_wide_permission_and_one_per_member(app, partner_user):
 
 
 def test_a_postback_is_written_once_per_event_and_partner_event(app):
+    if connection.vendor == "postgresql":
+        pytest.skip(
+            "partitioned by month, the outbox's key includes created_at (events 0010); "
+            "tests/events/test_partitions.py shows a repeated event gets no second postback"
+        )
     integration = factories.make_integration(app)
     event = factories.make_event(app)
     factories.make_postback(integration, event)
