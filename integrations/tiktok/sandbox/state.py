@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -106,7 +107,7 @@ def record_request(
 
 
 @transaction.atomic
-def record_events(request: ReceivedRequest, body: dict[str, Any]) -> list[ReceivedEvent]:
+def record_events(request: ReceivedRequest, body: dict[str, Any]) -> None:
     """Store accepted events, marking copies of (source, event, event_id) seen within 48 h."""
     source_id = body["event_source_id"]
     items = body["data"]
@@ -119,26 +120,60 @@ def record_events(request: ReceivedRequest, body: dict[str, Any]) -> list[Receiv
             received_at__gte=since,
         ).values_list("event", "event_id")
     )
+    now = timezone.now()
     rows = []
     for item in items:
         key = (item["event"], item.get("event_id", ""))
         is_duplicate = bool(key[1]) and key in seen
         seen.add(key)
         rows.append(
-            ReceivedEvent(
-                request=request,
-                event_source=body["event_source"],
-                event_source_id=source_id,
-                event=item["event"],
-                event_id=item.get("event_id", ""),
-                event_time=item["event_time"],
-                test_event_code=body.get("test_event_code", ""),
-                limited_data_use=item.get("limited_data_use", False),
-                payload=item,
-                is_duplicate=is_duplicate,
+            (
+                request.pk,
+                body["event_source"],
+                source_id,
+                item["event"],
+                item.get("event_id", ""),
+                item["event_time"],
+                body.get("test_event_code", ""),
+                item.get("limited_data_use", False),
+                item,
+                is_duplicate,
+                now,
             )
         )
-    return ReceivedEvent.objects.bulk_create(rows, batch_size=1000)
+    _store_received(rows)
+
+
+_RECEIVED_COLUMNS = (
+    "request_id",
+    "event_source",
+    "event_source_id",
+    "event",
+    "event_id",
+    "event_time",
+    "test_event_code",
+    "limited_data_use",
+    "payload",
+    "is_duplicate",
+    "received_at",
+)
+
+
+def _store_received(rows: list[tuple]) -> None:
+    """On PostgreSQL with `COPY FROM STDIN` (a batch of 1,000 events costs the sandbox a
+    fraction of what 1,000 inserted rows do, so benches measure our side, not the stand-in's);
+    elsewhere with bulk_create."""
+    connection = connections[router.db_for_write(ReceivedEvent)]
+    if connection.vendor != "postgresql":
+        ReceivedEvent.objects.bulk_create(
+            [ReceivedEvent(**dict(zip(_RECEIVED_COLUMNS, row, strict=True))) for row in rows],
+            batch_size=1000,
+        )
+        return
+    statement = f"COPY {ReceivedEvent._meta.db_table} ({', '.join(_RECEIVED_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row((*row[:8], json.dumps(row[8]), *row[9:]))
 
 
 def create_credentials(kind: str, name: str) -> tuple[str, str]:
