@@ -55,6 +55,7 @@ def check_health(now: datetime | None = None) -> Health:
     _check_cluster(health, now)
     _check_deliveries(health, now)
     _report_cost_pulls(health, now)
+    _report_event_partitions(health, now)
     return health
 
 
@@ -115,6 +116,19 @@ def _report_cost_pulls(health: Health, now: datetime) -> None:
         last=Max("finished_at")
     )["last"]
     health.checks["cost_pulls"] = {"last_success_seconds_ago": _age(last, now)}
+
+
+def _report_event_partitions(health: Health, now: datetime) -> None:
+    """A fact, not a failure: without next month's partitions rows still land (in the default
+    partition), only slower to query and to drop."""
+    from django.conf import settings
+
+    from events.services.partitions import months_ready
+
+    health.checks["event_tables"] = {
+        "partitioned_months_ready": months_ready(now.date()),
+        "retention_months": settings.EVENT_RETENTION_MONTHS or None,
+    }
 
 
 def _age(moment: datetime | None, now: datetime) -> int | None:

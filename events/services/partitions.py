@@ -81,6 +81,23 @@ def partitions(table: str) -> dict[date, str]:
     return months
 
 
+def months_ready(today: date | None = None) -> int | None:
+    """How many months from this one on have their partitions in all three tables (None when
+    the tables are not partitioned). 0 means this month's rows go to the default partitions:
+    the daily task has not run."""
+    if not is_partitioned():
+        return None
+    first = month_start(today or timezone.now().astimezone(UTC).date())
+    ready = []
+    for table in PARTITIONED:
+        months = partitions(table)
+        count = 0
+        while add_months(first, count) in months:
+            count += 1
+        ready.append(count)
+    return min(ready)
+
+
 def ensure_partitions(today: date | None = None) -> list[str]:
     """Make this month's partition and the next three where missing. Rows the default
     partition holds for such a month move into it, so the new month is attached whole."""

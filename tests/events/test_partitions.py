@@ -224,3 +224,10 @@ def test_the_daily_task_makes_months_and_applies_retention(old_and_new):
     assert set(InAppEvent.objects.values_list("event_id", flat=True)) == {"new"}
     task = SCHEDULES["Event partitions and retention"]
     assert (task.func, task.minutes) == ("events.tasks.maintain_event_tables", 24 * 60)
+
+
+def test_healthz_tells_how_many_months_are_ready(db, client):
+    with override_settings(EVENT_RETENTION_MONTHS=13):
+        tables = client.get("/healthz").json()["checks"]["event_tables"]
+    expected = 4 if connection.vendor == "postgresql" else None
+    assert tables == {"partitioned_months_ready": expected, "retention_months": 13}
