@@ -295,6 +295,20 @@ def run_latency(database_url: str, app_id: str, key: str, rate: int, seconds: fl
     ]
 
 
+def startup_cpu(database_url: str) -> float:
+    """CPU seconds a delivery process spends before its first claim: Python, Django and our
+    modules loaded (the command's --help loads the same and exits)."""
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "deliver_postbacks", "--help"],
+        cwd=ROOT,
+        env=environment(database_url),
+        stdout=subprocess.DEVNULL,
+    )
+    _pid, _status, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    return usage.ru_utime + usage.ru_stime
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -337,6 +351,13 @@ def main() -> None:
     ours = cpu["delivery workers"] + cpu["PostgreSQL backends"]
     print(
         f"  CPU delivery workers + PostgreSQL: {ours / max(delivered, 1) * 1e6:,.0f} µs per event"
+    )
+    startup = startup_cpu(database_url) * args.workers
+    steady = ours - startup
+    print(
+        f"  of which the worker processes' start-up (Django loaded, {args.workers} × "
+        f"{startup / args.workers:.2f} s): without it {steady / max(delivered, 1) * 1e6:,.0f} µs "
+        "per event"
     )
     if latencies:
         print(

@@ -422,6 +422,7 @@ def _finish(
     prepare_body = Postback._meta.get_field("request_body").get_db_prep_save
     prepare_log = Postback._meta.get_field("attempt_log").get_db_prep_save
     prepare_dropped = Postback._meta.get_field("dropped_properties").get_db_prep_save
+    clean_envelope = transport.strip_secrets({k: v for k, v in envelope.items() if k != "data"})
     rows = []
     for postback, item, message in zip(batch, items, messages, strict=True):
         log_entry = {
@@ -431,7 +432,7 @@ def _finish(
             "message": message[:200],
             "request_id": outcome.get("response_request_id") or "",
         }
-        postback.request_body = transport.strip_secrets({**envelope, "data": [item]})
+        postback.request_body = {**clean_envelope, "data": [transport.strip_secrets(item)]}
         postback.attempt_log = [*postback.attempt_log, log_entry][-20:]
         for name, value in common.items():
             setattr(postback, name, value)

@@ -107,14 +107,21 @@ SECRET_KEYS = frozenset({"access_token", "access-token", "secret", "app_secret",
 
 
 def strip_secrets(value: Any) -> Any:
-    """The one place secrets leave a request before it is logged or stored."""
+    """The one place secrets leave a request before it is logged or stored. (Leaves are not
+    passed to a call of their own: delivery strips a thousand rows' bodies per request.)"""
     if isinstance(value, dict):
         return {
-            key: ("[removed]" if str(key).lower() in SECRET_KEYS else strip_secrets(item))
+            key: (
+                "[removed]"
+                if str(key).lower() in SECRET_KEYS
+                else strip_secrets(item)
+                if isinstance(item, dict | list)
+                else item
+            )
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [strip_secrets(item) for item in value]
+        return [strip_secrets(item) if isinstance(item, dict | list) else item for item in value]
     return value
 
 
