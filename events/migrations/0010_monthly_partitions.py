@@ -58,14 +58,26 @@ CREATE TABLE events_clickkey (
     row_id bigint NOT NULL
 );
 CREATE INDEX events_clickkey_time ON events_clickkey (occurred_at);
+"""
 
--- Claim the event's key before the row goes in; a repeat (another row's key) is skipped.
--- A row moved to another month by an update of its time keeps its key (same row id).
-CREATE FUNCTION events_eventkey_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+
+def key_table_triggers(
+    keys: str, table: str, columns: tuple[str, ...], time: str, constraint: str
+) -> str:
+    """The functions and triggers that keep `keys` (the key `columns`, the row's `time` and
+    id) for `table`: claim the key before a row goes in, release it when the row is deleted,
+    clear them all on TRUNCATE. A repeat (another row's key) raises a unique violation under
+    the old constraint's name, or is skipped in insert_new_rows' statements. A row moved to
+    another month by an update of its time keeps its key (same row id)."""
+    listed = ", ".join(columns)
+    values = ", ".join(f"NEW.{column}" for column in columns)
+    same_key = " AND ".join(f"k.{column} = gone.{column}" for column in columns)
+    return f"""
+CREATE FUNCTION {keys}_claim() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO events_eventkey AS k (app_id, event_id, event_time, row_id)
-    VALUES (NEW.app_id, NEW.event_id, NEW.event_time, NEW.id)
-    ON CONFLICT (app_id, event_id) DO UPDATE SET event_time = EXCLUDED.event_time
+    INSERT INTO {keys} AS k ({listed}, {time}, row_id)
+    VALUES ({values}, NEW.{time}, NEW.id)
+    ON CONFLICT ({listed}) DO UPDATE SET {time} = EXCLUDED.{time}
     WHERE k.row_id = EXCLUDED.row_id;
     IF FOUND THEN
         RETURN NEW;
@@ -73,60 +85,43 @@ BEGIN
     IF current_setting('signalboard.skip_repeats', true) = statement_timestamp()::text THEN
         RETURN NULL;  -- INSERT … ON CONFLICT DO NOTHING (events.services.bulk): skip it
     END IF;
-    RAISE unique_violation USING CONSTRAINT = 'event_unique_per_app',
-        MESSAGE = 'duplicate key value violates unique constraint "event_unique_per_app"';
+    RAISE unique_violation USING CONSTRAINT = '{constraint}',
+        MESSAGE = 'duplicate key value violates unique constraint "{constraint}"';
 END $$;
-CREATE FUNCTION events_eventkey_release() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION {keys}_release() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM events_eventkey k USING gone
-    WHERE k.app_id = gone.app_id AND k.event_id = gone.event_id AND k.row_id = gone.id;
+    DELETE FROM {keys} k USING gone WHERE {same_key} AND k.row_id = gone.id;
     RETURN NULL;
 END $$;
-CREATE FUNCTION events_eventkey_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION {keys}_clear() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE events_eventkey;
+    TRUNCATE {keys};
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_inappevent_claim_key BEFORE INSERT ON events_inappevent
-    FOR EACH ROW EXECUTE FUNCTION events_eventkey_claim();
-CREATE TRIGGER events_inappevent_release_key AFTER DELETE ON events_inappevent
-    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION events_eventkey_release();
-CREATE TRIGGER events_inappevent_clear_keys AFTER TRUNCATE ON events_inappevent
-    FOR EACH STATEMENT EXECUTE FUNCTION events_eventkey_clear();
+CREATE TRIGGER {table}_claim_key BEFORE INSERT ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {keys}_claim();
+CREATE TRIGGER {table}_release_key AFTER DELETE ON {table}
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION {keys}_release();
+CREATE TRIGGER {table}_clear_keys AFTER TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {keys}_clear();
+"""
 
-CREATE FUNCTION events_clickkey_claim() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO events_clickkey AS k (click_id, occurred_at, row_id)
-    VALUES (NEW.click_id, NEW.occurred_at, NEW.id)
-    ON CONFLICT (click_id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at
-    WHERE k.row_id = EXCLUDED.row_id;
-    IF FOUND THEN
-        RETURN NEW;
-    END IF;
-    IF current_setting('signalboard.skip_repeats', true) = statement_timestamp()::text THEN
-        RETURN NULL;  -- INSERT … ON CONFLICT DO NOTHING (events.services.bulk): skip it
-    END IF;
-    RAISE unique_violation USING CONSTRAINT = 'events_touchpoint_click_id_key',
-        MESSAGE = 'duplicate key value violates unique constraint "events_touchpoint_click_id_key"';
-END $$;
-CREATE FUNCTION events_clickkey_release() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM events_clickkey k USING gone
-    WHERE k.click_id = gone.click_id AND k.row_id = gone.id;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION events_clickkey_clear() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    TRUNCATE events_clickkey;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER events_touchpoint_claim_key BEFORE INSERT ON events_touchpoint
-    FOR EACH ROW EXECUTE FUNCTION events_clickkey_claim();
-CREATE TRIGGER events_touchpoint_release_key AFTER DELETE ON events_touchpoint
-    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION events_clickkey_release();
-CREATE TRIGGER events_touchpoint_clear_keys AFTER TRUNCATE ON events_touchpoint
-    FOR EACH STATEMENT EXECUTE FUNCTION events_clickkey_clear();
 
+KEY_TRIGGERS = key_table_triggers(
+    "events_eventkey",
+    "events_inappevent",
+    ("app_id", "event_id"),
+    "event_time",
+    "event_unique_per_app",
+) + key_table_triggers(
+    "events_clickkey",
+    "events_touchpoint",
+    ("click_id",),
+    "occurred_at",
+    "events_touchpoint_click_id_key",
+)
+
+KEYS_OF_STORED_ROWS = """
 INSERT INTO events_eventkey (app_id, event_id, event_time, row_id)
     SELECT app_id, event_id, event_time, id FROM events_inappevent;
 INSERT INTO events_clickkey (click_id, occurred_at, row_id)
@@ -164,7 +159,9 @@ def _catalog(cursor, table: str) -> dict[str, list]:
         "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
         [table],
     )
-    indexes = [(definition, name) for oid, definition, name in cursor.fetchall() if oid not in backing]
+    indexes = [
+        (definition, name) for oid, definition, name in cursor.fetchall() if oid not in backing
+    ]
     cursor.execute(
         "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass "
         "AND NOT tgisinternal",
@@ -234,7 +231,7 @@ def partition(apps, schema_editor) -> None:
     with schema_editor.connection.cursor() as cursor:
         for table, (column, keyed) in PARTITIONED.items():
             _partition_table(cursor, table, column, keyed, today)
-        cursor.execute(KEY_TABLES)
+        cursor.execute(KEY_TABLES + KEY_TRIGGERS + KEYS_OF_STORED_ROWS)
 
 
 class Migration(migrations.Migration):
