@@ -10,6 +10,7 @@ install and forwarded per the mapping as any event is; refunds are never forward
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -113,6 +114,16 @@ def receive(app: App, store: str, step: SubscriptionStep) -> Receipt:
             notification.save(update_fields=["outcome", "detail"])
             return Receipt("ignored")
         return Receipt("stored" if result.status != "duplicate" else "duplicate", step.event_id)
+
+
+def require_shared_secret(expected: str, sent: str, *, unset: str, wrong: str) -> None:
+    """For senders that prove themselves with a value we gave them (a Pub/Sub push token, a
+    RevenueCat Authorization header): NotSetUp without one, NotAuthentic unless it matches
+    (compared in constant time)."""
+    if not expected:
+        raise NotSetUp(unset)
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise NotAuthentic(wrong)
 
 
 def time_from_milliseconds(value: Any) -> datetime | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from decimal import Decimal
 from typing import Any
@@ -27,9 +26,9 @@ from events.services.subscriptions import (
     TRIAL_STARTED,
     LookupUnavailable,
     NotAuthentic,
-    NotSetUp,
     SubscriptionStep,
     had_trial,
+    require_shared_secret,
     time_from_milliseconds,
 )
 from events.stores import google_play_api
@@ -42,11 +41,12 @@ STEPS = {2: RENEWAL, 3: CANCELLATION, 4: SUBSCRIPTION_STARTED, 12: REFUND}
 def read(
     app: App, receivers: SubscriptionReceivers | None, token: str, body: bytes
 ) -> SubscriptionStep:
-    expected = receivers.google_push_token.reveal() if receivers else ""
-    if not expected:
-        raise NotSetUp("Set the Pub/Sub push token on the Subscriptions page first.")
-    if not hmac.compare_digest(token.encode(), expected.encode()):
-        raise NotAuthentic("The push endpoint's token is not the one set for this app.")
+    require_shared_secret(
+        receivers.google_push_token.reveal() if receivers else "",
+        token,
+        unset="Set the Pub/Sub push token on the Subscriptions page first.",
+        wrong="The push endpoint's token is not the one set for this app.",
+    )
     try:
         message = json.loads(body)["message"]
         data = json.loads(base64.b64decode(message["data"]))

@@ -5,7 +5,6 @@ https://www.revenuecat.com/docs/integrations/webhooks/event-types-and-fields
 
 from __future__ import annotations
 
-import hmac
 import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,8 +17,8 @@ from events.services.subscriptions import (
     TRIAL_CONVERTED,
     TRIAL_STARTED,
     NotAuthentic,
-    NotSetUp,
     SubscriptionStep,
+    require_shared_secret,
     time_from_milliseconds,
 )
 from integrations.models import SubscriptionReceivers
@@ -28,11 +27,12 @@ from integrations.models import SubscriptionReceivers
 def read(
     receivers: SubscriptionReceivers | None, authorization: str, body: bytes
 ) -> SubscriptionStep:
-    expected = receivers.revenuecat_authorization.reveal() if receivers else ""
-    if not expected:
-        raise NotSetUp("Set the RevenueCat authorization value on the Subscriptions page first.")
-    if not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise NotAuthentic("The Authorization header is not the one set for this app.")
+    require_shared_secret(
+        receivers.revenuecat_authorization.reveal() if receivers else "",
+        authorization,
+        unset="Set the RevenueCat authorization value on the Subscriptions page first.",
+        wrong="The Authorization header is not the one set for this app.",
+    )
     try:
         event = json.loads(body)["event"]
         kind, event_id = str(event["type"]), str(event["id"])
