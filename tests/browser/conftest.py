@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,27 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+    _wait_for_requests_in_flight()
+
+
+def _wait_for_requests_in_flight(seconds: float = 10) -> None:
+    """Let requests the page left behind (a beacon sent while navigating away) commit before
+    the test's teardown empties the tables: on PostgreSQL, TRUNCATE and a commit's foreign-key
+    checks can otherwise deadlock."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 def screenshot(page, name: str) -> Path:
