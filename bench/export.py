@@ -32,6 +32,7 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/sb_bench_export"
 PORT = 8193
 DAYS = 30
 START = "2026-03-01"
+LANDING = "https://bench.example/l/pk/tiktokweb_int?c=Spring"
 
 
 def main() -> None:
@@ -103,7 +104,7 @@ def load(events: int) -> tuple[str, str]:
               'creative-' || (g % 5), '', '', '', '', '', '', 'w' || g,
               ('10.' || (g % 250) || '.' || (g % 200) || '.' || (g % 199 + 1))::inet,
               'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15',
-              'https://www.tiktok.com/', 'https://bench.example/l/pk/tiktokweb_int?c=Spring', false
+              'https://www.tiktok.com/', '{LANDING}', false
             FROM generate_series(1, {users}) g
             """
         )
@@ -113,14 +114,15 @@ def load(events: int) -> tuple[str, str]:
               ad, ad_id, site_id, channel, keywords, touch_type, touch_time, ttclid, match_type,
               installed_at, received_at, device_id, customer_user_id, web_user_id, idfa, idfv,
               gaid, ip, user_agent, country_code, os_version, app_version, play_referrer,
-              is_reengagement, app_id, touchpoint_id)
+              is_reengagement, app_id, touchpoint_id, sub1, click_url, click_referrer)
             SELECT g, {attribution},
               TIMESTAMPTZ '{START} 00:00+00' + (g % {DAYS}) * interval '1 day'
                 + interval '5 minutes',
               now(), 'device-' || g, 'customer-' || g, 'w' || g, '', '', '',
               ('10.' || (g % 250) || '.' || (g % 200) || '.' || (g % 199 + 1))::inet,
               'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15',
-              (ARRAY['US','GB','DE','FR'])[1 + g % 4], '17.4', '3.2.1', '', false, {app.pk}, g
+              (ARRAY['US','GB','DE','FR'])[1 + g % 4], '17.4', '3.2.1', '', false, {app.pk}, g,
+              {click_details("g")}
             FROM generate_series(1, {users}) g
             """
         )
@@ -131,7 +133,8 @@ def load(events: int) -> tuple[str, str]:
               event_id, event_name, event_time, received_at, device_id, customer_user_id,
               web_user_id, idfa, idfv, gaid, ip, user_agent, country_code, email_sha256,
               phone_sha256, value, revenue, currency, url, referrer, is_reengagement,
-              is_ad_revenue, app_id, install_id, ttp)
+              is_ad_revenue, app_id, install_id, ttp, install_time, os_version, app_version,
+              sub1, click_url, click_referrer)
             SELECT {attribution},
               'evt-' || g,
               CASE WHEN g % 7 = 0 THEN 'purchase'
@@ -149,7 +152,10 @@ def load(events: int) -> tuple[str, str]:
               CASE WHEN g % 7 = 0 THEN round((g % 9000) / 100.0 + 0.99, 2) END,
               CASE WHEN g % 7 = 0 THEN (ARRAY['USD','EUR','GBP'])[1 + g % 3] ELSE '' END,
               'https://bench.example/checkout', 'https://www.tiktok.com/', false, false,
-              {app.pk}, 1 + g % {users}, ''
+              {app.pk}, 1 + g % {users}, '',
+              TIMESTAMPTZ '{START} 00:00+00' + ((1 + g % {users}) % {DAYS}) * interval '1 day'
+                + interval '5 minutes', '17.4', '3.2.1',
+              {click_details(f"(1 + g % {users})")}
             FROM generate_series(1, {events}) g
             """
         )
@@ -157,6 +163,12 @@ def load(events: int) -> tuple[str, str]:
     seconds = time.monotonic() - started
     print(f"loaded {events:,} events, {users:,} installs and clicks in {seconds:.1f} s")
     return token, app.app_id
+
+
+def click_details(install: str) -> str:
+    """What ingest copies from the winning click (whose id is the install's) onto the install
+    and its events: sub1, the landing URL and the referrer."""
+    return f"'creative-' || ({install} % 5), '{LANDING}', 'https://www.tiktok.com/'"
 
 
 def measure(token: str, app_id: str, events: int) -> None:

@@ -32,6 +32,36 @@ class AttributionFields(models.Model):
         abstract = True
 
 
+class ClickDetails(models.Model):
+    """The winning click's sub parameters, landing URL and referrer, copied onto the install it
+    brought and the install's later events, so raw-data exports read them from the row itself
+    (no join into the month-partitioned touchpoints) and they outlive the click's retention."""
+
+    sub1 = models.CharField(max_length=255, blank=True, default="", db_default="")
+    sub2 = models.CharField(max_length=255, blank=True, default="", db_default="")
+    sub3 = models.CharField(max_length=255, blank=True, default="", db_default="")
+    sub4 = models.CharField(max_length=255, blank=True, default="", db_default="")
+    sub5 = models.CharField(max_length=255, blank=True, default="", db_default="")
+    click_url = models.TextField(blank=True, default="", db_default="")
+    click_referrer = models.TextField(blank=True, default="", db_default="")
+
+    class Meta:
+        abstract = True
+
+
+CLICK_DETAIL_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5", "click_url", "click_referrer")
+
+
+def click_details_of(touchpoint: Touchpoint | None) -> dict[str, str]:
+    if touchpoint is None:
+        return dict.fromkeys(CLICK_DETAIL_FIELDS, "")
+    return {
+        **{f"sub{n}": getattr(touchpoint, f"sub{n}") for n in range(1, 6)},
+        "click_url": touchpoint.url,
+        "click_referrer": touchpoint.referrer,
+    }
+
+
 class Touchpoint(AttributionFields):
     """A click or impression, recorded by the attribution link or the web SDK."""
 
@@ -72,7 +102,7 @@ class Touchpoint(AttributionFields):
         return f"{self.kind} {self.media_source} {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
-class Install(AttributionFields):
+class Install(AttributionFields, ClickDetails):
     """An app's first open or a website's first visit, with the attribution it won."""
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="installs")
@@ -133,8 +163,13 @@ class Install(AttributionFields):
         return f"install {self.device_id} ({self.media_source})"
 
 
-class InAppEvent(AttributionFields):
-    """An in-app or web event. Idempotent on the sender's `event_id` within an app."""
+class InAppEvent(AttributionFields, ClickDetails):
+    """An in-app or web event. Idempotent on the sender's `event_id` within an app.
+
+    Besides the attribution, an event attributed through its user's install copies the
+    install's time, versions, fraud reasons and click details (`install_details_of`): fixed
+    once the install is stored, except fraud reasons, which a later burst can add to (both rows
+    are updated then). Events without an install leave them empty."""
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="events")
     install = models.ForeignKey(
@@ -166,6 +201,10 @@ class InAppEvent(AttributionFields):
     )
     is_reengagement = models.BooleanField(default=False)
     is_ad_revenue = models.BooleanField(default=False)
+    install_time = models.DateTimeField(null=True, blank=True)
+    os_version = models.CharField(max_length=32, blank=True, default="", db_default="")
+    app_version = models.CharField(max_length=32, blank=True, default="", db_default="")
+    fraud_reasons = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -179,6 +218,17 @@ class InAppEvent(AttributionFields):
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id}"
+
+
+def install_details_of(install: Install) -> dict[str, object]:
+    """What an event copies from its user's install besides the attribution."""
+    return {
+        **{name: getattr(install, name) for name in CLICK_DETAIL_FIELDS},
+        "install_time": install.installed_at,
+        "os_version": install.os_version,
+        "app_version": install.app_version,
+        "fraud_reasons": install.fraud_reasons,
+    }
 
 
 class Postback(models.Model):

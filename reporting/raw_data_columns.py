@@ -161,12 +161,13 @@ _ATTRIBUTION: dict[str, Source] = {
 }
 
 
-def _click_details(prefix: str) -> dict[str, Source]:
-    """Sub params and the click's own URL and referrer, from the winning touchpoint."""
+def _click_details(url: str, referrer: str) -> dict[str, Source]:
+    """Sub params and the click's own URL and referrer: a touchpoint's own columns, or the copy
+    an install and its events keep of the winning click's (events.models.ClickDetails)."""
     return {
-        **{f"af_sub{n}": ("text", f"{prefix}sub{n}") for n in range(1, 6)},
-        "http_referrer": ("text", f"{prefix}referrer"),
-        "original_url": ("text", f"{prefix}url"),
+        **{f"af_sub{n}": ("text", f"sub{n}") for n in range(1, 6)},
+        "http_referrer": ("text", referrer),
+        "original_url": ("text", url),
     }
 
 
@@ -186,7 +187,7 @@ _DEVICE: dict[str, Source] = {
 
 INSTALL_SOURCES: dict[str, Source] = {
     **_ATTRIBUTION,
-    **_click_details("touchpoint__"),
+    **_click_details("click_url", "click_referrer"),
     **_DEVICE,
     "install_time": ("time", "installed_at"),
     "event_time": ("time", "installed_at"),
@@ -200,24 +201,24 @@ INSTALL_SOURCES: dict[str, Source] = {
 
 EVENT_SOURCES: dict[str, Source] = {
     **_ATTRIBUTION,
-    **_click_details("install__touchpoint__"),
+    **_click_details("click_url", "click_referrer"),
     **_DEVICE,
-    "install_time": ("time", "install__installed_at"),
+    "install_time": ("time", "install_time"),
     "event_time": ("time", "event_time"),
     "event_name": ("text", "event_name"),
     "event_value": ("json", "value"),
     "event_revenue": ("revenue", ""),
     "event_revenue_currency": ("revenue_currency", ""),
     "event_revenue_usd": ("revenue_usd", ""),
-    "os_version": ("text", "install__os_version"),
-    "app_version": ("text", "install__app_version"),
+    "os_version": ("text", "os_version"),
+    "app_version": ("text", "app_version"),
     "event_id": ("text", "event_id"),
-    "fraud_reason": ("text", "install__fraud_reasons"),
+    "fraud_reason": ("text", "fraud_reasons"),
 }
 
 TOUCHPOINT_SOURCES: dict[str, Source] = {
     **_ATTRIBUTION,
-    **_click_details(""),
+    **_click_details("url", "referrer"),
     "attributed_touch_type": ("text", "kind"),
     "attributed_touch_time": ("time", "occurred_at"),
     "event_time": ("time", "occurred_at"),

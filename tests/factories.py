@@ -9,7 +9,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from events.models import InAppEvent, Install, Postback, Touchpoint
+from events.models import (
+    InAppEvent,
+    Install,
+    Postback,
+    Touchpoint,
+    click_details_of,
+    install_details_of,
+)
 from integrations.models import (
     App,
     AppMembership,
@@ -104,6 +111,8 @@ def make_touchpoint(app: App, **overrides: Any) -> Touchpoint:
 def make_install(app: App, **overrides: Any) -> Install:
     n = next(_counter)
     fields = {"device_id": f"device-{n}", "installed_at": timezone.now()}
+    # As ingest does: the install keeps a copy of its click's details.
+    fields.update(click_details_of(overrides.get("touchpoint")))
     fields.update(overrides)
     return Install.objects.create(app=app, **fields)
 
@@ -115,6 +124,9 @@ def make_event(app: App, event_time: datetime | None = None, **overrides: Any) -
         "event_name": "purchase",
         "event_time": event_time or timezone.now(),
     }
+    if overrides.get("install") is not None:
+        # As ingest does: an event of a user with an install copies its details.
+        fields.update(install_details_of(overrides["install"]))
     fields.update(overrides)
     return InAppEvent.objects.create(app=app, **fields)
 

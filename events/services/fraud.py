@@ -25,7 +25,7 @@ from django.db.models import Case, F, QuerySet, Value, When
 from django.db.models.functions import Concat
 
 from events.attribution import CLICK
-from events.models import DatacenterRange, Install, Touchpoint
+from events.models import DatacenterRange, InAppEvent, Install, Touchpoint
 from integrations.models import App, Platform
 
 SHORT_CTIT = timedelta(seconds=10)
@@ -93,16 +93,22 @@ def flag_burst_companions(app: App, install: Install) -> int:
     if Reason.INSTALL_BURST not in reasons_of(install):
         return 0
     reason = Reason.INSTALL_BURST.value
-    return (
+    added = Case(
+        When(fraud_reasons="", then=Value(reason)),
+        default=Concat(F("fraud_reasons"), Value("," + reason)),
+    )
+    companions = list(
         _burst_companions(app, install)
         .exclude(fraud_reasons__contains=reason)
-        .update(
-            fraud_reasons=Case(
-                When(fraud_reasons="", then=Value(reason)),
-                default=Concat(F("fraud_reasons"), Value("," + reason)),
-            )
-        )
+        .values_list("pk", flat=True)
     )
+    if not companions:
+        return 0
+    # Their events carry a copy of the install's reasons (raw-data exports read it there).
+    InAppEvent.objects.filter(app=app, install_id__in=companions).exclude(
+        fraud_reasons__contains=reason
+    ).update(fraud_reasons=added)
+    return Install.objects.filter(pk__in=companions).update(fraud_reasons=added)
 
 
 def _burst_companions(app: App, install: Install) -> QuerySet[Install]:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.attribution import Conversion
-from events.models import InAppEvent
+from events.models import InAppEvent, install_details_of
 from events.services.bulk import insert_new_rows
 from events.services.event_input import EventDraft, read_event
 from events.services.forwarding import plan_postbacks_for_events
@@ -134,6 +134,7 @@ def attribute_events(app: App, drafts: Sequence[EventDraft]) -> list[dict[str, A
             continue
         attributions.append(
             attribution_of(install)
+            | install_details_of(install)
             # The install itself, not only its id: the postback window reads its time.
             | {"install": install, "is_reengagement": install.is_reengagement}
         )

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.attribution import CLICK, Conversion, decide
-from events.models import Install, Touchpoint
+from events.models import Install, Touchpoint, click_details_of
 from events.services import fraud
 from events.services.bulk import insert_new_rows
 from events.services.event_input import Errors
@@ -255,6 +255,7 @@ def _new_install(
         play_referrer=draft.play_referrer,
         is_reengagement=is_reengagement,
         **attribution_from_touchpoint(touchpoint, match_type),
+        **click_details_of(touchpoint),
     )
 
 

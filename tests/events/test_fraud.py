@@ -254,3 +254,38 @@ def test_the_new_device_rate_is_the_share_of_devices_the_app_had_never_seen(clie
     assert rows["bytedanceglobal_int"].new_device_rate == 1.0
     assert (rows["tiktokweb_int"].with_ad_id, rows["tiktokweb_int"].new_devices) == (2, 0)
     assert "New-device rate" in page.content.decode()
+
+
+def test_an_event_shows_the_burst_its_install_was_later_found_in(client, ios_app):
+    """Events keep a copy of their install's reasons for the export: a burst found after the
+    event arrived updates both."""
+    analyst = factories.make_user("erin-analyst")
+    factories.make_membership(analyst, ios_app.app, Role.ANALYST)
+    injected_installs(ios_app, 1)  # farm-0: a short click-to-install time only
+    ios_app.event(
+        {
+            "event_id": "buy-1",
+            "event_name": "purchase",
+            "device_id": "farm-0",
+            "event_time": timezone.now().isoformat(),
+        }
+    )
+    assert ios_app.app.events.get().fraud_reasons == "short_ctit"
+    for n in range(1, 6):  # five more from the same address within the hour: a burst
+        ios_app.install(
+            {"device_id": f"farm-b{n}", "ip": IP, "installed_at": timezone.now().isoformat()}
+        )
+    client.force_login(analyst)
+    export = client.get(
+        reverse("reporting:raw-data-export", args=[ios_app.app.app_id]),
+        {
+            "report": "in_app_events",
+            "from": (timezone.now() - timedelta(days=1)).date().isoformat(),
+            "to": timezone.now().date().isoformat(),
+            "additional_fields": "fraud_reason",
+        },
+    )
+    assert export.status_code == 200, export.content
+    [row] = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+    assert row["Event Name"] == "purchase"
+    assert row["Fraud Reason"] == "short_ctit,install_burst"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -9,6 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.test import override_settings
+from django.urls import reverse
 
 from events.models import InAppEvent, Install, Postback, Touchpoint
 from events.services.partitions import (
@@ -231,3 +234,40 @@ def test_healthz_tells_how_many_months_are_ready(db, client):
         tables = client.get("/healthz").json()["checks"]["event_tables"]
     expected = 4 if connection.vendor == "postgresql" else None
     assert tables == {"partitioned_months_ready": expected, "retention_months": 13}
+
+
+def test_the_click_an_install_won_is_copied_and_its_events_export_it_after_the_click_is_gone(
+    client, ios_app
+):
+    app = ios_app.app
+    analyst = factories.make_user("ann-analyst")
+    factories.make_membership(analyst, app, "analyst")
+    idfa = "6D92078A-8246-4BA4-AE5B-000000000001"
+    factories.make_touchpoint(
+        app,
+        media_source="bytedanceglobal_int",
+        idfa=idfa,
+        sub1="creative-7",
+        url="https://signalboard.example/l/1/bytedanceglobal_int?af_sub1=creative-7",
+        occurred_at=datetime.now(UTC) - timedelta(hours=2),
+    )
+    ios_app.install({"device_id": "d-1", "idfa": idfa, "os_version": "17.4"})
+    install = Install.objects.get()
+    assert (install.media_source, install.sub1) == ("bytedanceglobal_int", "creative-7")
+    ios_app.event({"event_id": "e-1", "event_name": "purchase", "device_id": "d-1"})
+    Touchpoint.objects.all().delete()  # as retention does once the click's month is dropped
+
+    client.force_login(analyst)
+    export = client.get(
+        reverse("reporting:raw-data-export", args=[app.app_id]),
+        {
+            "report": "in_app_events",
+            "from": (datetime.now(UTC) - timedelta(days=1)).date().isoformat(),
+            "to": datetime.now(UTC).date().isoformat(),
+        },
+    )
+    assert export.status_code == 200, export.content
+    [row] = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+    assert (row["Sub Param 1"], row["OS Version"]) == ("creative-7", "17.4")
+    assert row["Original URL"].endswith("af_sub1=creative-7")
+    assert row["Install Time"] == install.installed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
