@@ -249,8 +249,11 @@ def _send(
         "http_status": 200,
         "duration_ms": result.duration_ms,
     }
-    _finish(batch, items, envelope, outcome, now)
-    _record_match_keys(integration, batch, items, now)
+    masks = [match_quality.keys_carried(item) for item in items]
+    _finish(batch, items, envelope, outcome, now, match_keys=masks)
+    # Summed per day on the integration's side for its coverage panel (so that panel never
+    # parses stored payloads); each row keeps its own in `match_keys`.
+    record_match_keys(integration, at=now, masks=masks)
     report.delivered += len(batch)
     _count(report, str(result.code), len(batch))
     record_delivery_outcome(integration.pk, ok=True, at=now)
@@ -321,20 +324,6 @@ def _answer(error: transport.TikTokError) -> dict[str, Any]:
 
 def _count(report: DeliveryReport, key: str, rows: int) -> None:
     report.codes[key] = report.codes.get(key, 0) + rows
-
-
-def _record_match_keys(
-    integration: Integration, batch: list[Postback], items: list[dict[str, Any]], now: datetime
-) -> None:
-    """Which match keys each delivered postback carried: on the row, and summed per day on the
-    integration's side for its coverage panel (so that panel never parses stored payloads)."""
-    masks = [match_quality.keys_carried(item) for item in items]
-    ids_by_mask: dict[int, list[int]] = defaultdict(list)
-    for postback, mask in zip(batch, masks, strict=True):
-        ids_by_mask[mask].append(postback.pk)
-    for mask, ids in ids_by_mask.items():
-        Postback.objects.filter(pk__in=ids).update(match_keys=mask)
-    record_match_keys(integration, at=now, masks=masks)
 
 
 def _record_failure(
@@ -412,19 +401,22 @@ def _finish(
     now: datetime,
     *,
     messages: list[str] | None = None,
+    match_keys: list[int] | None = None,
 ) -> None:
-    """Write one attempt's result on every row of the batch: the common answer in one UPDATE,
-    then each row's own request (its item in the batch's envelope), attempt log, dropped
-    properties and, when given, its own message in one executemany. (bulk_update's CASE WHEN
-    per row took 3 s for 1,000 rows; this takes ~0.1 s.)"""
+    """Write one attempt's result on every row of the batch: the common answer, and each row's
+    own request (its item in the batch's envelope), attempt log, dropped properties, message
+    and, for a delivery, the match keys it carried. On PostgreSQL one UPDATE from column
+    arrays writes all of it (each further UPDATE of the same rows wrote every row again);
+    bulk_update's CASE WHEN per row took 3 s for 1,000 rows."""
     common = {"batch_size": len(batch), **outcome, "lease_expires_at": None}
     messages = messages or [outcome.get("response_message") or ""] * len(batch)
+    keys: list[int | None] = list(match_keys) if match_keys else [None] * len(batch)
     prepare_body = Postback._meta.get_field("request_body").get_db_prep_save
     prepare_log = Postback._meta.get_field("attempt_log").get_db_prep_save
     prepare_dropped = Postback._meta.get_field("dropped_properties").get_db_prep_save
     clean_envelope = transport.strip_secrets({k: v for k, v in envelope.items() if k != "data"})
     rows = []
-    for postback, item, message in zip(batch, items, messages, strict=True):
+    for postback, item, message, mask in zip(batch, items, messages, keys, strict=True):
         log_entry = {
             "at": now.isoformat(),
             "code": outcome.get("response_code"),
@@ -437,43 +429,62 @@ def _finish(
         for name, value in common.items():
             setattr(postback, name, value)
         postback.response_message = message[:2000]
+        if mask is not None:
+            postback.match_keys = mask
         rows.append(
             (
                 prepare_body(postback.request_body, connection),
                 prepare_log(postback.attempt_log, connection),
                 prepare_dropped(postback.dropped_properties, connection),
                 postback.response_message,
+                mask,
                 postback.pk,
             )
         )
     table = connection.ops.quote_name(Postback._meta.db_table)
     with transaction.atomic():
-        Postback.objects.filter(pk__in=[postback.pk for postback in batch]).update(**common)
         if connection.vendor == "postgresql":
-            _update_rows_as_arrays(table, rows)
+            _update_rows_as_arrays(table, common, rows)
             return
+        Postback.objects.filter(pk__in=[postback.pk for postback in batch]).update(**common)
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {table} SET request_body = %s, attempt_log = %s, "  # noqa: S608
-                "dropped_properties = %s, response_message = %s WHERE id = %s",
+                "dropped_properties = %s, response_message = %s, "
+                "match_keys = coalesce(%s, match_keys) WHERE id = %s",
                 rows,
             )
 
 
-def _update_rows_as_arrays(table: str, rows: list[tuple[Any, ...]]) -> None:
-    """PostgreSQL: each row's own columns in one UPDATE … FROM unnest(arrays), bound on the
-    server in binary (psycopg's own cursor on Django's connection, same transaction): quoting
-    1,000 JSON bodies into text arrays cost more than sending them."""
+def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the common values and each row's own columns in one UPDATE … FROM
+    unnest(arrays), bound on the server in binary (psycopg's own cursor on Django's connection,
+    same transaction): quoting 1,000 JSON bodies into text arrays cost more than sending them.
+    A common value that is an expression (a paused row's attempt given back) is left to the
+    ORM in a statement before."""
     import psycopg
 
-    body, log, dropped, message, ids = (list(column) for column in zip(*rows, strict=True))
+    plain = {
+        name: value
+        for name, value in common.items()
+        if name != "response_message" and not hasattr(value, "resolve_expression")
+    }
+    expressions = {k: v for k, v in common.items() if k not in plain and k != "response_message"}
+    if expressions:
+        Postback.objects.filter(pk__in=[row[-1] for row in rows]).update(**expressions)
+    fields = [Postback._meta.get_field(name) for name in plain]
+    quote = connection.ops.quote_name
+    sets = "".join(f"{quote(field.column)} = %s, " for field in fields)
+    values = [field.get_db_prep_save(plain[field.name], connection) for field in fields]
+    body, log, dropped, message, keys, ids = (list(column) for column in zip(*rows, strict=True))
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            f"UPDATE {table} AS p SET request_body = v.body, attempt_log = v.log, "  # noqa: S608
-            "dropped_properties = v.dropped, response_message = v.message "
-            "FROM unnest(%b::jsonb[], %b::jsonb[], %b::jsonb[], %b::text[], %b::bigint[]) "
-            "AS v(body, log, dropped, message, id) WHERE p.id = v.id",
-            [body, log, dropped, message, ids],
+            f"UPDATE {table} AS p SET {sets}request_body = v.body, attempt_log = v.log, "  # noqa: S608
+            "dropped_properties = v.dropped, response_message = v.message, "
+            "match_keys = coalesce(v.keys, p.match_keys) "
+            "FROM unnest(%b::jsonb[], %b::jsonb[], %b::jsonb[], %b::text[], %b::int[], "
+            "%b::bigint[]) AS v(body, log, dropped, message, keys, id) WHERE p.id = v.id",
+            [*values, body, log, dropped, message, keys, ids],
         )
 
 
