@@ -472,9 +472,9 @@ def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[
     expressions = {k: v for k, v in common.items() if k not in plain and k != "response_message"}
     if expressions:
         Postback.objects.filter(pk__in=[row[-1] for row in rows]).update(**expressions)
-    fields = [Postback._meta.get_field(name) for name in plain]
+    fields = [field for field in Postback._meta.concrete_fields if field.name in plain]
     quote = connection.ops.quote_name
-    sets = "".join(f"{quote(field.column)} = %s, " for field in fields)
+    sets = "".join(f"{quote(field.column or field.name)} = %s, " for field in fields)
     values = [field.get_db_prep_save(plain[field.name], connection) for field in fields]
     body, log, dropped, message, keys, ids = (list(column) for column in zip(*rows, strict=True))
     with psycopg.Cursor(connection.connection) as cursor:
