@@ -19,6 +19,7 @@ lost and, to our knowledge, none is sent twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import socket
@@ -159,6 +160,7 @@ def deliver_claimed(
     postbacks = list(
         Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
         .select_related("event__install", "install")
+        .only(*_COLUMNS_FORWARDED)
         .order_by("id")
     )
     # A claim holds few integrations and many rows: load each integration once, not per row.
@@ -488,6 +490,30 @@ def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[
         )
 
 
+# What `forwarded_event` reads of a postback's event and install, and all of the postback: the
+# claim loads only these (events and installs have some 60 columns each, and building their
+# model instances was the largest cost of a delivery worker's load).
+_INSTALL_KEYS = ("ttclid", "ip", "user_agent", "customer_user_id", "idfa", "idfv", "gaid")
+_EVENT_COLUMNS = (
+    *_INSTALL_KEYS,
+    *("event_id", "event_time", "ttp", "email_sha256", "phone_sha256", "url", "referrer"),
+    *("value", "revenue", "currency", "campaign_id", "ad_id", "install"),
+)
+_INSTALL_COLUMNS = (*_INSTALL_KEYS, "installed_at", "device_id", "campaign_id", "ad_id")
+_COLUMNS_FORWARDED = (
+    *(field.name for field in Postback._meta.concrete_fields),
+    *(f"event__{name}" for name in _EVENT_COLUMNS),
+    *(f"event__install__{name}" for name in _INSTALL_KEYS),
+    *(f"install__{name}" for name in _INSTALL_COLUMNS),
+)
+
+
+@functools.cache
+def _no_install() -> Install:
+    """Stands in, read only, for the install of an event that has none."""
+    return Install()
+
+
 def forwarded_event(
     postback: Postback, api_names: dict[tuple[int, str], str]
 ) -> payloads.ForwardedEvent:
@@ -517,7 +543,7 @@ def forwarded_event(
     event = postback.event
     if event is None:
         raise ValueError(f"postback {postback.pk} names neither an install nor an event")
-    install = event.install or Install()
+    install = event.install or _no_install()
     return payloads.ForwardedEvent(
         event_name=event_name,
         event_time=event.event_time,

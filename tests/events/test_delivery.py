@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from events import tasks
@@ -623,3 +624,26 @@ def test_a_40002_about_the_whole_request_is_not_split(shop, tiktok, held):
     delivery.deliver_due_postbacks()
     assert track_requests().count() == 1
     assert Postback.objects.filter(status=S.FAILED).count() == 8
+
+
+def test_delivering_many_postbacks_takes_no_more_queries_than_delivering_a_few(shop, tiktok, held):
+    """Forwarding reads only columns loaded with the claimed rows: one left out would cost a
+    query per row, and a claim of 1,000 postbacks would make a thousand more."""
+    for n in range(0, 40, 2):  # half the buyers installed first: their install's keys go along
+        factories.make_install(
+            shop,
+            web_user_id=f"wu-{n}",
+            installed_at=timezone.now() - timedelta(days=1),
+            ip="203.0.113.9",
+            user_agent="Mozilla/5.0 (Android 14)",
+            customer_user_id=f"customer-{n}",
+        )
+    record_events(shop, [purchase(n) for n in range(4)])
+    with CaptureQueriesContext(connection) as few:
+        assert delivery.deliver_due_postbacks().delivered == 4
+    record_events(shop, [purchase(n) for n in range(4, 40)])
+    with CaptureQueriesContext(connection) as many:
+        assert delivery.deliver_due_postbacks().delivered == 36
+    assert len(many) == len(few)
+    sent = ReceivedEvent.objects.get(event_id="order-8").payload
+    assert sent["user"]["ip"] == "203.0.113.9"
