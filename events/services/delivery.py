@@ -475,6 +475,8 @@ def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[
     if expressions:
         Postback.objects.filter(pk__in=[row[-1] for row in rows]).update(**expressions)
     fields = [field for field in Postback._meta.concrete_fields if field.name in plain]
+    if len(fields) != len(plain):
+        raise ValueError(f"not columns of Postback: {set(plain) - {f.name for f in fields}}")
     quote = connection.ops.quote_name
     sets = "".join(f"{quote(field.column or field.name)} = %s, " for field in fields)
     values = [field.get_db_prep_save(plain[field.name], connection) for field in fields]
