@@ -22,7 +22,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from events.models import ORGANIC, InAppEvent, Install, Postback, Touchpoint
+from events.models import (
+    ORGANIC,
+    InAppEvent,
+    Install,
+    Postback,
+    Touchpoint,
+    click_details_of,
+    install_details_of,
+)
 from events.services.delivery import forwarded_event
 from events.services.forwarding import INSTALL_EVENT
 from events.services.normalise import hash_email, hash_phone
@@ -664,11 +672,18 @@ def _write_day(rows: DayRows) -> None:
     # Installs and events point at objects created just before them: bulk_create fills in the
     # primary keys (PostgreSQL and SQLite >= 3.35 return them), and Django copies them into the
     # foreign keys when the next bulk_create prepares its rows.
+    # As ingest does, installs copy their click's details and events their install's.
     Touchpoint.objects.bulk_create(rows.touchpoints, batch_size=1000)
+    for install in rows.installs:
+        for name, value in click_details_of(install.touchpoint).items():
+            setattr(install, name, value)
     Install.objects.bulk_create(rows.installs, batch_size=1000)
     by_device = {install.device_id: install for install in rows.installs}
     for event in rows.events:
         event.install = by_device.get(event.device_id)
+        if event.install is not None:
+            for name, value in install_details_of(event.install).items():
+                setattr(event, name, value)
     InAppEvent.objects.bulk_create(rows.events, batch_size=1000)
     CostRecord.objects.bulk_create(rows.costs, batch_size=1000)
 

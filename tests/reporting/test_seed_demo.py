@@ -61,6 +61,23 @@ def test_attributed_events_carry_their_installs_attribution():
     assert event.install.touchpoint.ttclid == event.ttclid
 
 
+def test_demo_events_carry_their_installs_and_clicks_details_as_ingest_stores_them():
+    """The raw-data export reads these from the event's own row (Install Time, versions,
+    Original URL, sub params): demo data must have them as real ingest leaves them."""
+    call_command("seed_demo", "--days", "2", stdout=io.StringIO())
+    events = InAppEvent.objects.filter(install__touchpoint__isnull=False).select_related(
+        "install__touchpoint"
+    )
+    assert events.exists()
+    for event in events[:50]:
+        install, click = event.install, event.install.touchpoint
+        assert event.install_time == install.installed_at
+        assert (event.os_version, event.app_version) == (install.os_version, install.app_version)
+        assert (event.click_url, install.click_url) == (click.url, click.url)
+        assert (event.sub1, install.sub1) == (click.sub1, click.sub1)
+    assert any(event.click_url for event in events[:50])
+
+
 def test_the_web_cost_integration_has_a_connected_sandbox_account():
     from integrations.models import CostConnection
 
