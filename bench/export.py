@@ -26,10 +26,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._measure import free_port  # noqa: E402
 from bench.forward import environment, gunicorn, recreate_database  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/sb_bench_export"
-PORT = 8193
+PORT = free_port()
 DAYS = 30
 START = "2026-03-01"
 LANDING = "https://bench.example/l/pk/tiktokweb_int?c=Spring"

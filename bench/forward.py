@@ -35,9 +35,13 @@ from urllib.parse import urlsplit
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._measure import free_port  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/sb_bench_forward"
-SANDBOX_PORT = 8471
-WEB_PORT = 8472
+SANDBOX_PORT = free_port()
+WEB_PORT = free_port()
 PIXEL = "BENCHPIXEL0001"
 TOKEN = "bench0000000000000000000000000000000000a"  # noqa: S105 - the sandbox's fake token
 EMAIL_SHA = "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,11 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from _measure import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/sb_bench_fuzz"
 ORIGIN = "https://shop.example.com"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_environment(database_url: str, port: int) -> dict[str, str]:
