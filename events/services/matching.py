@@ -3,12 +3,15 @@ for a whole batch in a few set-based queries, then let `events.attribution` deci
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
 from events.attribution import (
@@ -261,7 +264,30 @@ def load_install_index(app: App, users: Iterable[UserKeys]) -> InstallIndex:
             values[name].add(value)
     if not values:
         return InstallIndex([])
-    conditions = Q()
-    for name, found in values.items():
-        conditions |= Q(**{f"{name}__in": sorted(found)})
-    return InstallIndex(Install.objects.filter(conditions, app=app))
+    database = Install.objects.db
+    connection = connections[database]
+    if connection.vendor != "postgresql":
+        conditions = Q()
+        for name, found in values.items():
+            conditions |= Q(**{f"{name}__in": sorted(found)})
+        return InstallIndex(Install.objects.filter(conditions, app=app))
+    names = tuple(name for name in USER_KEY_FIELDS if name in values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _installs_by_keys_sql(connection, names),
+            [app.pk, *(sorted(values[name]) for name in names)],
+        )
+        return InstallIndex(Install.from_db(database, None, row) for row in cursor.fetchall())
+
+
+@functools.lru_cache(maxsize=128)
+def _installs_by_keys_sql(connection: BaseDatabaseWrapper, names: tuple[str, ...]) -> str:
+    """PostgreSQL: the installs query as text made once per set of key names (`= ANY` takes
+    any number of values). Compiling it through the ORM cost more CPU than running it: about
+    a tenth of a single event's request. Columns in model order, as `Model.from_db` reads
+    them; PostgreSQL's types need none of Django's converters for these fields."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in Install._meta.concrete_fields)
+    keys = " OR ".join(f"{quote(name)} = ANY(%s)" for name in names)
+    table = quote(Install._meta.db_table)
+    return f"SELECT {columns} FROM {table} WHERE {quote('app_id')} = %s AND ({keys})"  # noqa: S608
