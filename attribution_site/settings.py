@@ -217,10 +217,16 @@ if IS_SQLITE:
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend, health-checking a kept connection only after it sat idle.
+PG_ENGINE = "attribution_site.postgresql"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = PG_ENGINE
 # A read replica (PostgreSQL streaming replication): reports, exports and the Pull API read
 # from it; everything else stays on the primary (attribution_site/db_routers.py).
 if env.str("DATABASE_REPLICA_URL", default="").strip():
     DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"]["ENGINE"] = PG_ENGINE
     for option in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS"):
         if option in DATABASES["default"]:
             DATABASES["replica"].setdefault(option, DATABASES["default"][option])
