@@ -20,9 +20,7 @@ IDLE_SECONDS_BEFORE_CHECK = 5.0
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.last_request_boundary = float("-inf")
+    last_request_boundary = float("-inf")  # time.monotonic() of the last request's start or end
 
     def close_if_unusable_or_obsolete(self) -> None:
         """Runs at each request's start and end. At a start, the time since the previous end
