@@ -8,11 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q
+from django.db.models import Model, Q
 
 from events.attribution import (
     CLICK_ID_CLOCK_TOLERANCE,
@@ -29,6 +29,7 @@ from events.services.config_cache import ConfigCache
 from integrations.models import App, Integration
 
 ATTRIBUTION_FIELDS = [f.name for f in AttributionFields._meta.fields]
+M = TypeVar("M", bound=Model)
 # An event within this long after a re-engagement belongs to the re-engagement (AppsFlyer's
 # default re-attribution window); later events fall back to the first install's attribution.
 REENGAGEMENT_WINDOW = timedelta(days=30)
@@ -110,24 +111,23 @@ def load_touch_index(app: App, conversions: Sequence[Conversion], window: timede
     advertising_ids = {value for c in conversions for value in c.advertising_ids}
     web_user_ids = {c.web_user_id for c in conversions if c.web_user_id}
     ips = {c.ip for c in conversions if c.ip and c.allows_probabilistic}
-    conditions = Q()
-    for lookup, values in (
-        ("ttclid__in", ttclids),
-        ("click_id__in", click_ids),
-        ("idfa__in", advertising_ids),
-        ("gaid__in", advertising_ids),
-        ("web_user_id__in", web_user_ids),
-        ("ip__in", ips),
-    ):
-        if values:
-            conditions |= Q(**{lookup: sorted(values)})
-    if not conditions:
+    keys = {
+        name: values
+        for name, values in (
+            ("ttclid", ttclids),
+            ("click_id", click_ids),
+            ("idfa", advertising_ids),
+            ("gaid", advertising_ids),
+            ("web_user_id", web_user_ids),
+            ("ip", ips),
+        )
+        if values
+    }
+    if not keys:
         return TouchIndex({}, {})
     earliest = min(c.at for c in conversions) - window
     latest = max(c.at for c in conversions) + CLICK_ID_CLOCK_TOLERANCE
-    touchpoints = Touchpoint.objects.filter(
-        conditions, app=app, occurred_at__gte=earliest, occurred_at__lte=latest
-    )
+    touchpoints = rows_with_any_key(Touchpoint, app, keys, occurred_between=(earliest, latest))
     by_pk: dict[int, Touchpoint] = {}
     by_key: dict[tuple[str, str], list[Touch]] = defaultdict(list)
     for touchpoint in touchpoints:
@@ -264,30 +264,58 @@ def load_install_index(app: App, users: Iterable[UserKeys]) -> InstallIndex:
             values[name].add(value)
     if not values:
         return InstallIndex([])
-    database = Install.objects.db
+    return InstallIndex(rows_with_any_key(Install, app, values))
+
+
+def rows_with_any_key(
+    model: type[M],
+    app: App,
+    keys: dict[str, set[str]],
+    *,
+    occurred_between: tuple[datetime, datetime] | None = None,
+) -> Iterable[M]:
+    """The app's rows whose value of any field named in `keys` is one of the values listed for
+    it (and, given `occurred_between`, whose `occurred_at` lies within it, ends included).
+
+    On PostgreSQL the statement is text made once per set of field names (`= ANY` takes any
+    number of values), read into model instances: compiling it through the ORM on every
+    request cost more CPU than running it, about a tenth of a single event's request."""
+    database = model._default_manager.db
     connection = connections[database]
+    names = tuple(keys)
     if connection.vendor != "postgresql":
         conditions = Q()
-        for name, found in values.items():
-            conditions |= Q(**{f"{name}__in": sorted(found)})
-        return InstallIndex(Install.objects.filter(conditions, app=app))
-    names = tuple(name for name in USER_KEY_FIELDS if name in values)
+        for name in names:
+            conditions |= Q(**{f"{name}__in": sorted(keys[name])})
+        rows = model._default_manager.filter(conditions, app=app)
+        if occurred_between:
+            rows = rows.filter(occurred_at__range=occurred_between)
+        return rows
+    params: list[Any] = [app.pk, *(occurred_between or ())]
+    params += [sorted(keys[name]) for name in names]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _installs_by_keys_sql(connection, names),
-            [app.pk, *(sorted(values[name]) for name in names)],
-        )
-        return InstallIndex(Install.from_db(database, None, row) for row in cursor.fetchall())
+        cursor.execute(_any_key_sql(connection, model, names, bool(occurred_between)), params)
+        attnames = [field.attname for field in model._meta.concrete_fields]
+        return [model.from_db(database, attnames, row) for row in cursor.fetchall()]
 
 
-@functools.lru_cache(maxsize=128)
-def _installs_by_keys_sql(connection: BaseDatabaseWrapper, names: tuple[str, ...]) -> str:
-    """PostgreSQL: the installs query as text made once per set of key names (`= ANY` takes
-    any number of values). Compiling it through the ORM cost more CPU than running it: about
-    a tenth of a single event's request. Columns in model order, as `Model.from_db` reads
-    them; PostgreSQL's types need none of Django's converters for these fields."""
+@functools.lru_cache(maxsize=256)
+def _any_key_sql(
+    connection: BaseDatabaseWrapper, model: type[Model], names: tuple[str, ...], in_time: bool
+) -> str:
+    """Columns in model order, as `Model.from_db` reads them (PostgreSQL's types need none of
+    Django's converters for these models' fields)."""
+    meta = model._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in Install._meta.concrete_fields)
-    keys = " OR ".join(f"{quote(name)} = ANY(%s)" for name in names)
-    table = quote(Install._meta.db_table)
-    return f"SELECT {columns} FROM {table} WHERE {quote('app_id')} = %s AND ({keys})"  # noqa: S608
+    columns = ", ".join(quote(field.column or field.name) for field in meta.concrete_fields)
+    fields = {field.name: field for field in meta.concrete_fields}
+    any_key = " OR ".join(
+        f"{quote(fields[name].column or name)} = ANY(%s::{fields[name].db_type(connection)}[])"
+        for name in names
+    )
+    in_range = f" AND {quote('occurred_at')} BETWEEN %s AND %s" if in_time else ""
+    # Table, column and type names come from the model's metadata; values are parameters.
+    return (
+        f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE {quote('app_id')} = %s{in_range} AND ({any_key})"
+    )
