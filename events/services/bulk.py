@@ -12,9 +12,11 @@ import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 POSTGRES_ROWS_PER_STATEMENT = 1000
 
@@ -34,15 +36,16 @@ def insert_new_rows(
         return _insert_as_arrays(connection, model, objs, fields, returning, skip_repeats=True)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column or f.name) for f in fields)
-    returning_sql = ", ".join(quote(_column(model, name)) for name in returning)
+    returning_sql = ", ".join(quote(_column_name(model, name)) for name in returning)
     row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     rows: list[tuple] = []
     size = _rows_per_statement(connection, len(fields))
+    _stamp_auto_now(fields, objs)
     with connection.cursor() as cursor:
         for start in range(0, len(objs), size):
             batch = objs[start : start + size]
             params = [
-                field.get_db_prep_save(field.pre_save(obj, True), connection)
+                field.get_db_prep_save(_value_of(field, obj), connection)
                 for obj in batch
                 for field in fields
             ]
@@ -55,7 +58,7 @@ def insert_new_rows(
     return rows
 
 
-def _column(model: type[models.Model], name: str) -> str:
+def _column_name(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
     if not isinstance(field, models.Field) or not field.column:
         raise TypeError(f"{model.__name__}.{name} is not a column")
@@ -93,12 +96,13 @@ def _insert_as_arrays(
     *,
     skip_repeats: bool,
 ) -> list[tuple]:
-    """`INSERT … SELECT * FROM unnest(%b::type[], …)`: one parameter per column whatever the
-    number of rows, so the statement is the same text for every batch (psycopg converts it
-    once) and no 40,000-placeholder query is built and parsed per request, which cost more
-    than the rows themselves. A single row (the single-event API) goes as plain typed
-    parameters instead: arrays of one element cost more to build than the row."""
-    statements = _statements(connection, model, tuple(fields), tuple(returning), skip_repeats)
+    """`INSERT … SELECT … FROM unnest(%b::type[], …)`: one parameter per column whatever the
+    number of rows, so no 40,000-placeholder query is built and parsed per request, which cost
+    more than the rows themselves. A column with the same value in every row of the batch (the
+    app, the time received, blank fields, most of a postback) goes as one value instead of an
+    array: each array element is prepared and packed in Python. The statement's text depends
+    only on which columns vary, so psycopg converts it once per shape. A single row (the
+    single-event API) goes as plain typed parameters: arrays of one element cost more."""
     import psycopg  # PostgreSQL only
 
     rows: list[tuple] = []
@@ -106,41 +110,77 @@ def _insert_as_arrays(
     # psycopg's own cursor binds on the server, arrays in binary (Django's client-side cursor
     # would quote every value into the statement's text). Same connection, same transaction.
     with psycopg.Cursor(connection.connection) as cursor:
+        _stamp_auto_now(fields, objs)
         if len(objs) == 1:
-            cursor.execute(
-                statements.one_row, [_column_values(f, objs, connection)[0] for f in fields]
+            statement = _one_row_statement(
+                connection, model, tuple(fields), tuple(returning), skip_repeats
             )
+            cursor.execute(statement, [_column_values(f, objs, connection)[0] for f in fields])
             return cursor.fetchall() if returning else []
         for start in range(0, len(objs), POSTGRES_ROWS_PER_STATEMENT):
             batch = objs[start : start + POSTGRES_ROWS_PER_STATEMENT]
-            params = [_column_values(field, batch, connection) for field in fields]
-            cursor.execute(statements.arrays, params)
+            columns = [_column(field, batch, connection) for field in fields]
+            if not any(isinstance(column, _Varying) for column in columns):
+                # unnest needs one array to give the statement its rows.
+                columns[0] = _Varying(_column_values(fields[0], batch, connection))
+            varies = tuple(isinstance(column, _Varying) for column in columns)
+            statement = _arrays_statement(
+                connection, model, tuple(fields), varies, tuple(returning), skip_repeats
+            )
+            # The single values come first in the statement's text, then the arrays.
+            params = [c for c in columns if not isinstance(c, _Varying)]
+            params += [c.values for c in columns if isinstance(c, _Varying)]
+            cursor.execute(statement, params)
             if returning:
                 rows.extend(cursor.fetchall())
     return rows
 
 
 @dataclass(frozen=True)
-class _Statements:
-    arrays: str
-    one_row: str
+class _Varying:
+    values: list
 
 
-@functools.lru_cache(maxsize=32)
-def _statements(
+def _column(
+    field: models.Field, batch: Sequence[models.Model], connection: BaseDatabaseWrapper
+) -> Any:
+    """The batch's values of one column, or its one value when every row has the same. JSON
+    is always sent whole: Python finds {"n": 1} equal to {"n": 1.0}, which JSON does not."""
+    raw = [getattr(obj, field.attname) for obj in batch]
+    first = raw[0]
+    if not isinstance(field, models.JSONField) and all(
+        value == first and type(value) is type(first) for value in raw
+    ):
+        return _column_values(field, batch[:1], connection)[0]
+    return _Varying(_column_values(field, batch, connection))
+
+
+def _stamp_auto_now(fields: list[models.Field], objs: Sequence[models.Model]) -> None:
+    """A batch is stored at one instant: one time for every row's auto_now(_add) field, where
+    the field's own pre_save reads the clock once per row."""
+    for field in fields:
+        if _is_auto_now(field):
+            now = timezone.now()
+            for obj in objs:
+                setattr(obj, field.attname, now)
+
+
+def _is_auto_now(field: models.Field) -> bool:
+    return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+
+
+def _value_of(field: models.Field, obj: models.Model) -> Any:
+    """The value to store: what pre_save gives, except for times stamped for the batch."""
+    return getattr(obj, field.attname) if _is_auto_now(field) else field.pre_save(obj, True)
+
+
+def _returning_tail(
     connection: BaseDatabaseWrapper,
     model: type[models.Model],
-    fields: tuple[models.Field, ...],
     returning: tuple[str, ...],
     skip_repeats: bool,
-) -> _Statements:
-    """The two statements for a model, made once per process (their column types were a
-    tenth of a single event's CPU when worked out on every call)."""
+) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column or f.name) for f in fields)
-    types = [f.db_type(connection) for f in fields]
-    arrays = ", ".join(f"%b::{db_type}[]" for db_type in types)
-    one_row = ", ".join(f"%s::{db_type}" for db_type in types)
     tail = ""
     if skip_repeats:
         # Partitioned tables hold their cross-month keys in key tables whose trigger skips a
@@ -151,13 +191,53 @@ def _statements(
             " IS NOT NULL ON CONFLICT DO NOTHING"
         )
     if returning:
-        tail += " RETURNING " + ", ".join(quote(_column(model, name)) for name in returning)
+        tail += " RETURNING " + ", ".join(quote(_column_name(model, name)) for name in returning)
+    return tail
+
+
+@functools.lru_cache(maxsize=256)
+def _arrays_statement(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    fields: tuple[models.Field, ...],
+    varies: tuple[bool, ...],
+    returning: tuple[str, ...],
+    skip_repeats: bool,
+) -> str:
+    """Made once per process and shape (working out the column types on every call was a
+    tenth of a single event's CPU)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
+    types = [f.db_type(connection) for f in fields]
+    selected = [
+        f"v.c{index}" if varying else f"%b::{db_type}"
+        for index, (varying, db_type) in enumerate(zip(varies, types, strict=True))
+    ]
+    arrays = [f"%b::{db_type}[]" for varying, db_type in zip(varies, types, strict=True) if varying]
+    names = [f"c{index}" for index, varying in enumerate(varies) if varying]
+    tail = _returning_tail(connection, model, returning, skip_repeats)
     # Table, column and type names come from the model's metadata; values are parameters.
-    table = quote(model._meta.db_table)
-    return _Statements(
-        arrays=f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}){tail}",  # noqa: S608
-        one_row=f"INSERT INTO {table} ({columns}) SELECT {one_row}{tail}",  # noqa: S608
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
+        f"AS v({', '.join(names)}){tail}"
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _one_row_statement(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    fields: tuple[models.Field, ...],
+    returning: tuple[str, ...],
+    skip_repeats: bool,
+) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
+    values = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+    tail = _returning_tail(connection, model, returning, skip_repeats)
+    # Table, column and type names come from the model's metadata; values are parameters.
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values}{tail}"  # noqa: S608
 
 
 # Fields whose stored value is the attribute as it is: text is text, a foreign key its id.
@@ -177,4 +257,4 @@ def _column_values(
         # As text, which the statement casts to inet: Django's adapter parses every address
         # into an ipaddress object first (3% of a batch's CPU), only for psycopg to print it.
         return [field.get_prep_value(getattr(obj, field.attname)) or None for obj in batch]
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in batch]
+    return [field.get_db_prep_save(_value_of(field, obj), connection) for obj in batch]
