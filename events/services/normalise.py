@@ -155,10 +155,20 @@ def clean_device_uuid(value: Any, *, upper: bool) -> str:
     return str(parsed).upper() if upper else str(parsed)
 
 
+# An IPv4 address as ipaddress writes it (decimal octets 0-255, no leading zeros): such text
+# is its own normal form. Parsing it with ipaddress was 6% of a batch's CPU.
+_CANONICAL_IPV4 = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+)
+
+
 def clean_ip(value: Any) -> str | None:
     text = check_text(value, max_length=45)
     if not text:
         return None
+    if _CANONICAL_IPV4.fullmatch(text):
+        return text
     try:
         address = ipaddress.ip_address(text)
     except ValueError:

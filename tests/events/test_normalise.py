@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import random
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -9,7 +11,9 @@ import pytest
 
 from events.services.normalise import (
     FieldError,
+    check_text,
     clean_currency,
+    clean_ip,
     clean_revenue,
     clean_value,
     hash_email,
@@ -145,3 +149,38 @@ def nested(depth: int) -> dict:
 def test_it_refuses_values_the_databases_cannot_store(value, reason):
     with pytest.raises(FieldError, match=reason):
         clean_value(value)
+
+
+def _reference_ip(text: str) -> str | Exception:
+    """What clean_ip answered before its IPv4 shortcut: ipaddress's reading of the text."""
+    try:
+        address = ipaddress.ip_address(check_text(text, max_length=45))
+    except ValueError as error:
+        return error
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        return ValueError("zone id")
+    return str(address)
+
+
+def _ip_cases() -> list[str]:
+    rng = random.Random(14)
+    octets = [str(n) for n in range(256)] + ["00", "01", "007", "256", "999", "-1", "+1", "1e2"]
+    cases = [f"{o}.{rng.randrange(256)}.{rng.randrange(256)}.{o}" for o in octets]
+    cases += [f"{rng.randrange(256)}.{o}.{o}.{rng.randrange(256)}" for o in octets]
+    cases += [
+        *("1.2.3", "1.2.3.4.5", "1..3.4", "1.2.3.4.", ".1.2.3.4", "0x1.2.3.4"),
+        *("\u0661.\u0662.\u0663.\u0664", "１.２.３.４", "1.2.3.4\n", "1.2.3.4 ", "1.2.3.4%eth0"),
+        *("::1", "::ffff:1.2.3.4", "2001:DB8::0:1", "fe80::1%eth0", "2001:db8::g"),
+        *("1:2:3:4:5:6:7:8:9", " 1.2.3.4", "1.2.3.4\t"),
+    ]  # fmt: skip
+    return cases
+
+
+@pytest.mark.parametrize("text", _ip_cases())
+def test_ip_addresses_are_read_exactly_as_the_ipaddress_module_reads_them(text):
+    expected = _reference_ip(text)
+    if isinstance(expected, Exception):
+        with pytest.raises(FieldError):
+            clean_ip(text)
+    else:
+        assert clean_ip(text) == expected
