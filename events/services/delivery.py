@@ -426,7 +426,9 @@ def _finish(
             "message": message[:200],
             "request_id": outcome.get("response_request_id") or "",
         }
-        postback.request_body = {**clean_envelope, "data": [transport.strip_secrets(item)]}
+        # The item as sent: built by payloads.event_item from the event's own fields, it holds
+        # no secret of ours (the access token travels in a header, the envelope is stripped).
+        postback.request_body = {**clean_envelope, "data": [item]}
         postback.attempt_log = [*postback.attempt_log, log_entry][-20:]
         for name, value in common.items():
             setattr(postback, name, value)
