@@ -19,7 +19,7 @@ lost and, to our knowledge, none is sent twice.
 
 from __future__ import annotations
 
-import functools
+import itertools
 import logging
 import random
 import socket
@@ -29,7 +29,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -37,7 +38,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from events.models import Install, Postback
+from events.models import InAppEvent, Install, Postback
 from integrations.models import Integration, PartnerEvent
 from integrations.services.audit import record_audit
 from integrations.services.deliveries import (
@@ -157,12 +158,7 @@ def deliver_claimed(
     ids: list[int], *, worker: str, report: DeliveryReport | None = None
 ) -> DeliveryReport:
     report = report or DeliveryReport()
-    postbacks = list(
-        Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
-        .select_related("event__install", "install")
-        .only(*_COLUMNS_FORWARDED)
-        .order_by("id")
-    )
+    postbacks, sources = _load_claimed(ids, worker)
     # A claim holds few integrations and many rows: load each integration once, not per row.
     integrations = Integration.objects.select_related("partner", "app", "pixel").in_bulk(
         {postback.integration_id for postback in postbacks}
@@ -177,7 +173,7 @@ def deliver_claimed(
         integration = group[0].integration
         for start in range(0, len(group), events_api.MAX_EVENTS_PER_REQUEST):
             batch = group[start : start + events_api.MAX_EVENTS_PER_REQUEST]
-            _send_batch(integration, batch, test_event_code, api_names, report)
+            _send_batch(integration, batch, sources, test_event_code, api_names, report)
     return report
 
 
@@ -194,13 +190,14 @@ def _api_names(partner_ids: Iterable[int]) -> dict[tuple[int, str], str]:
 def _send_batch(
     integration: Integration,
     batch: list[Postback],
+    sources: dict[int, _Sources],
     test_event_code: str,
     api_names: dict[tuple[int, str], str],
     report: DeliveryReport,
 ) -> None:
     items = []
     for postback in batch:
-        event = forwarded_event(postback, api_names)
+        event = _forwarded(postback, api_names, *sources[postback.pk])
         mapped = payloads.map_properties(event)
         items.append(payloads.event_item(integration, event, mapped))
         # Kept with the row (written by _finish): what TikTok could not take, and why.
@@ -494,32 +491,121 @@ def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[
         )
 
 
-# What `forwarded_event` reads of a postback's event and install, and all of the postback: the
-# claim loads only these (events and installs have some 60 columns each, and building their
-# model instances was the largest cost of a delivery worker's load).
-_INSTALL_KEYS = ("ttclid", "ip", "user_agent", "customer_user_id", "idfa", "idfv", "gaid")
-_EVENT_COLUMNS = (
-    *_INSTALL_KEYS,
-    *("event_id", "event_time", "ttp", "email_sha256", "phone_sha256", "url", "referrer"),
-    *("value", "revenue", "currency", "campaign_id", "ad_id", "install"),
-)
-_INSTALL_COLUMNS = (*_INSTALL_KEYS, "installed_at", "device_id", "campaign_id", "ad_id")
-_COLUMNS_FORWARDED = (
-    *(field.name for field in Postback._meta.concrete_fields),
-    *(f"event__{name}" for name in _EVENT_COLUMNS),
-    *(f"event__install__{name}" for name in _INSTALL_KEYS),
-    *(f"install__{name}" for name in _INSTALL_COLUMNS),
+# What forwarding reads of a postback's event and install. The claim loads these columns as
+# plain tuples beside the postback's own: building event and install model instances (some 60
+# columns each, joined by select_related) was the largest cost of a delivery worker.
+class _InstallKeys(NamedTuple):
+    ttclid: str
+    ip: str | None
+    user_agent: str
+    customer_user_id: str
+    idfa: str
+    idfv: str
+    gaid: str
+
+
+class _InstallRow(NamedTuple):
+    ttclid: str
+    ip: str | None
+    user_agent: str
+    customer_user_id: str
+    idfa: str
+    idfv: str
+    gaid: str
+    installed_at: datetime
+    device_id: str
+    campaign_id: str
+    ad_id: str
+
+
+class _EventRow(NamedTuple):
+    ttclid: str
+    ip: str | None
+    user_agent: str
+    customer_user_id: str
+    idfa: str
+    idfv: str
+    gaid: str
+    event_id: str
+    event_time: datetime
+    ttp: str
+    email_sha256: str
+    phone_sha256: str
+    url: str
+    referrer: str
+    value: Any
+    revenue: Decimal | None
+    currency: str
+    campaign_id: str
+    ad_id: str
+
+
+class _Sources(NamedTuple):
+    event: _EventRow | None
+    event_install: _InstallKeys | None
+    install: _InstallRow | None
+
+
+_POSTBACK_ATTNAMES = tuple(field.attname for field in Postback._meta.concrete_fields)
+_LOADED = (
+    *_POSTBACK_ATTNAMES,
+    "event__id",
+    *(f"event__{name}" for name in _EventRow._fields),
+    "event__install__id",
+    *(f"event__install__{name}" for name in _InstallKeys._fields),
+    *(f"install__{name}" for name in _InstallRow._fields),
 )
 
 
-@functools.cache
-def _no_install() -> Install:
-    """Stands in, read only, for the install of an event that has none."""
-    return Install()
+def _load_claimed(ids: list[int], worker: str) -> tuple[list[Postback], dict[int, _Sources]]:
+    """The claimed rows (still ours), with what each one forwards."""
+    rows = (
+        Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
+        .order_by("id")
+        .values_list(*_LOADED)
+    )
+    database = Postback.objects.db
+    postbacks, sources = [], {}
+    ends = list(
+        itertools.accumulate(
+            (len(_POSTBACK_ATTNAMES), 1, len(_EventRow._fields), 1, len(_InstallKeys._fields))
+        )
+    )
+    for row in rows:
+        postback = Postback.from_db(database, _POSTBACK_ATTNAMES, row[: ends[0]])
+        has_event, has_event_install = row[ends[0]] is not None, row[ends[2]] is not None
+        sources[postback.pk] = _Sources(
+            _EventRow(*row[ends[1] : ends[2]]) if has_event else None,
+            _InstallKeys(*row[ends[3] : ends[4]]) if has_event_install else None,
+            _InstallRow(*row[ends[4] :]) if postback.install_id is not None else None,
+        )
+        postbacks.append(postback)
+    return postbacks, sources
+
+
+_NO_INSTALL = _InstallKeys("", None, "", "", "", "", "")
 
 
 def forwarded_event(
     postback: Postback, api_names: dict[tuple[int, str], str]
+) -> payloads.ForwardedEvent:
+    """What TikTok gets for one postback loaded as a model, its event and install with it."""
+    event = postback.event
+    return _forwarded(
+        postback,
+        api_names,
+        event,
+        event.install if event is not None else None,
+        postback.install,
+    )
+
+
+def _forwarded(
+    postback: Postback,
+    api_names: dict[tuple[int, str], str],
+    event: InAppEvent | _EventRow | None,
+    event_install: Install | _InstallKeys | None,
+    install: Install | _InstallRow | None,
 ) -> payloads.ForwardedEvent:
     """What TikTok gets for one postback, with values and revenue only where the row allows.
     An event carries every match key we know for its user: its own, else its install's (the
@@ -528,8 +614,7 @@ def forwarded_event(
     event_name = api_names.get(
         (partner_id, postback.partner_event_name), postback.partner_event_name
     )
-    if postback.install is not None:
-        install = postback.install
+    if install is not None:
         return payloads.ForwardedEvent(
             event_name=event_name,
             event_time=install.installed_at,
@@ -544,24 +629,23 @@ def forwarded_event(
             attributed_campaign_id=install.campaign_id,
             attributed_ad_id=install.ad_id,
         )
-    event = postback.event
     if event is None:
         raise ValueError(f"postback {postback.pk} names neither an install nor an event")
-    install = event.install or _no_install()
+    keys = event_install or _NO_INSTALL
     return payloads.ForwardedEvent(
         event_name=event_name,
         event_time=event.event_time,
         event_id=event.event_id,
-        ttclid=event.ttclid or install.ttclid,
+        ttclid=event.ttclid or keys.ttclid,
         ttp=event.ttp,
-        ip=event.ip or install.ip or "",
-        user_agent=event.user_agent or install.user_agent,
+        ip=event.ip or keys.ip or "",
+        user_agent=event.user_agent or keys.user_agent,
         email_sha256=event.email_sha256,
         phone_sha256=event.phone_sha256,
-        external_id=event.customer_user_id or install.customer_user_id,
-        idfa=event.idfa or install.idfa,
-        idfv=event.idfv or install.idfv,
-        gaid=event.gaid or install.gaid,
+        external_id=event.customer_user_id or keys.customer_user_id,
+        idfa=event.idfa or keys.idfa,
+        idfv=event.idfv or keys.idfv,
+        gaid=event.gaid or keys.gaid,
         url=event.url,
         referrer=event.referrer,
         value=event.value if postback.include_values else None,
