@@ -28,6 +28,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -494,7 +495,8 @@ def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[
 # What forwarding reads of a postback's event and install. The claim loads these columns as
 # plain tuples beside the postback's own: building event and install model instances (some 60
 # columns each, joined by select_related) was the largest cost of a delivery worker.
-class _InstallKeys(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _InstallKeys:
     ttclid: str
     ip: str | None
     user_agent: str
@@ -504,28 +506,16 @@ class _InstallKeys(NamedTuple):
     gaid: str
 
 
-class _InstallRow(NamedTuple):
-    ttclid: str
-    ip: str | None
-    user_agent: str
-    customer_user_id: str
-    idfa: str
-    idfv: str
-    gaid: str
+@dataclass(frozen=True, slots=True)
+class _InstallRow(_InstallKeys):
     installed_at: datetime
     device_id: str
     campaign_id: str
     ad_id: str
 
 
-class _EventRow(NamedTuple):
-    ttclid: str
-    ip: str | None
-    user_agent: str
-    customer_user_id: str
-    idfa: str
-    idfv: str
-    gaid: str
+@dataclass(frozen=True, slots=True)
+class _EventRow(_InstallKeys):
     event_id: str
     event_time: datetime
     ttp: str
@@ -540,6 +530,10 @@ class _EventRow(NamedTuple):
     ad_id: str
 
 
+def _names(row_type: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclass_fields(row_type))
+
+
 class _Sources(NamedTuple):
     event: _EventRow | None
     event_install: _InstallKeys | None
@@ -550,10 +544,10 @@ _POSTBACK_ATTNAMES = tuple(field.attname for field in Postback._meta.concrete_fi
 _LOADED = (
     *_POSTBACK_ATTNAMES,
     "event__id",
-    *(f"event__{name}" for name in _EventRow._fields),
+    *(f"event__{name}" for name in _names(_EventRow)),
     "event__install__id",
-    *(f"event__install__{name}" for name in _InstallKeys._fields),
-    *(f"install__{name}" for name in _InstallRow._fields),
+    *(f"event__install__{name}" for name in _names(_InstallKeys)),
+    *(f"install__{name}" for name in _names(_InstallRow)),
 )
 
 
@@ -568,7 +562,7 @@ def _load_claimed(ids: list[int], worker: str) -> tuple[list[Postback], dict[int
     postbacks, sources = [], {}
     ends = list(
         itertools.accumulate(
-            (len(_POSTBACK_ATTNAMES), 1, len(_EventRow._fields), 1, len(_InstallKeys._fields))
+            (len(_POSTBACK_ATTNAMES), 1, len(_names(_EventRow)), 1, len(_names(_InstallKeys)))
         )
     )
     for row in rows:
