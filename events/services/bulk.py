@@ -73,20 +73,6 @@ def _rows_per_statement(connection: BaseDatabaseWrapper, field_count: int) -> in
     return max(1, limit // field_count)
 
 
-def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """Insert many rows (a repeat is an error, as with `bulk_create`): on PostgreSQL in one
-    statement of column arrays, elsewhere with `bulk_create`. The objects do not get their
-    primary keys back (nothing that calls it needs them)."""
-    if not objs:
-        return
-    connection = connections[router.db_for_write(model)]
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objs, batch_size=POSTGRES_ROWS_PER_STATEMENT)
-        return
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
-    _insert_as_arrays(connection, model, objs, fields, [], skip_repeats=False)
-
-
 def _insert_as_arrays(
     connection: BaseDatabaseWrapper,
     model: type[models.Model],
@@ -123,17 +109,83 @@ def _insert_as_arrays(
             if not any(isinstance(column, _Varying) for column in columns):
                 # unnest needs one array to give the statement its rows.
                 columns[0] = _Varying(_column_values(fields[0], batch, connection))
-            varies = tuple(isinstance(column, _Varying) for column in columns)
-            statement = _arrays_statement(
-                connection, model, tuple(fields), varies, tuple(returning), skip_repeats
+            rows += _execute_arrays(
+                cursor, connection, model, fields, columns, returning, skip_repeats
             )
-            # The single values come first in the statement's text, then the arrays.
-            params = [c for c in columns if not isinstance(c, _Varying)]
-            params += [c.values for c in columns if isinstance(c, _Varying)]
-            cursor.execute(statement, params)
-            if returning:
-                rows.extend(cursor.fetchall())
     return rows
+
+
+def insert_columns(
+    model: type[models.Model], per_row: dict[str, list], shared: dict[str, Any]
+) -> int:
+    """Insert rows given column by column, without a model instance per row: `per_row` holds
+    one value per row for each named field (all lists of one length), `shared` one value for
+    every row; other fields take their defaults (auto_now times: now). Fields are named by
+    attname (`integration_id`). Returns the number of rows."""
+    count = len(next(iter(per_row.values()), []))
+    if any(len(values) != count for values in per_row.values()):
+        raise ValueError("every per-row column needs one value per row")
+    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+    unknown = (set(per_row) | set(shared)) - {f.attname for f in fields}
+    if unknown:
+        raise ValueError(f"not columns of {model.__name__}: {sorted(unknown)}")
+    if not count:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [
+                model(**shared, **{name: values[i] for name, values in per_row.items()})
+                for i in range(count)
+            ],
+            batch_size=POSTGRES_ROWS_PER_STATEMENT,
+        )
+        return count
+    import psycopg  # PostgreSQL only
+
+    now = timezone.now()
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        for start in range(0, count, POSTGRES_ROWS_PER_STATEMENT):
+            stop = min(count, start + POSTGRES_ROWS_PER_STATEMENT)
+            columns: list[Any] = []
+            for field in fields:
+                if field.attname in per_row:
+                    values = per_row[field.attname][start:stop]
+                    if type(field) not in _AS_IS:
+                        values = [field.get_db_prep_save(v, connection) for v in values]
+                    columns.append(_Varying(values))
+                    continue
+                if field.attname in shared:
+                    value = shared[field.attname]
+                else:
+                    value = now if _is_auto_now(field) else field.get_default()
+                columns.append(field.get_db_prep_save(value, connection))
+            if not any(isinstance(column, _Varying) for column in columns):
+                raise ValueError("insert_columns needs at least one per-row column")
+            _execute_arrays(cursor, connection, model, fields, columns, (), False)
+    return count
+
+
+def _execute_arrays(
+    cursor: Any,
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    fields: list[models.Field],
+    columns: list[Any],
+    returning: Sequence[str],
+    skip_repeats: bool,
+) -> list[tuple]:
+    """One INSERT of a batch whose columns are arrays (`_Varying`) or single values."""
+    varies = tuple(isinstance(column, _Varying) for column in columns)
+    statement = _arrays_statement(
+        connection, model, tuple(fields), varies, tuple(returning), skip_repeats
+    )
+    # The single values come first in the statement's text, then the arrays.
+    params = [c for c in columns if not isinstance(c, _Varying)]
+    params += [c.values for c in columns if isinstance(c, _Varying)]
+    cursor.execute(statement, params)
+    return cursor.fetchall() if returning else []
 
 
 @dataclass(frozen=True)

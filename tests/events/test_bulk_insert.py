@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from events.models import InAppEvent, Postback
-from events.services.bulk import insert_new_rows, insert_rows
+from events.services.bulk import insert_columns, insert_new_rows
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -63,23 +63,44 @@ def test_json_values_python_finds_equal_are_each_stored_as_sent():
     assert repr(values["bulk-1"]) == "{'n': 1}" and repr(values["bulk-2"]) == "{'n': 1.0}"
 
 
-def test_a_batch_whose_rows_hold_the_same_value_in_every_column_but_one():
+def test_rows_given_column_by_column_hold_their_own_values_shared_ones_and_defaults():
     app = factories.make_app()
     integration = factories.make_integration(app)
-    first = factories.make_event(app)
-    postbacks = [
-        Postback(integration=integration, event=first, partner_event_name=name, next_attempt_at=AT)
-        for name in ("Purchase", "AddToCart", "ViewContent")
-    ]
-    insert_rows(Postback, postbacks)
-    rows = Postback.objects.filter(event=first).order_by("partner_event_name")
+    first, second = factories.make_event(app), factories.make_event(app)
+    count = insert_columns(
+        Postback,
+        per_row={
+            "event_id": [first.pk, first.pk, second.pk],
+            "partner_event_name": ["Purchase", "AddToCart", "Purchase"],
+        },
+        shared={"integration_id": integration.pk, "next_attempt_at": AT},
+    )
+    assert count == 3
+    rows = Postback.objects.order_by("event_id", "partner_event_name")
     assert [
-        (p.partner_event_name, p.integration_id, p.next_attempt_at, p.status) for p in rows
+        (p.event_id, p.partner_event_name, p.integration_id, p.next_attempt_at) for p in rows
     ] == [
-        ("AddToCart", integration.pk, AT, "pending"),
-        ("Purchase", integration.pk, AT, "pending"),
-        ("ViewContent", integration.pk, AT, "pending"),
+        (first.pk, "AddToCart", integration.pk, AT),
+        (first.pk, "Purchase", integration.pk, AT),
+        (second.pk, "Purchase", integration.pk, AT),
     ]
+    # Fields not named take their defaults, the creation time included.
+    assert [(p.status, p.attempts, p.include_values, p.attempt_log) for p in rows] == [
+        ("pending", 0, False, [])
+    ] * 3
+    assert all(p.created_at is not None for p in rows)
+
+
+def test_columns_given_wrong_change_nothing():
+    app = factories.make_app()
+    event = factories.make_event(app)
+    with pytest.raises(ValueError, match="not columns of Postback"):
+        insert_columns(Postback, per_row={"event_id": [event.pk]}, shared={"nope": 1})
+    with pytest.raises(ValueError, match="one value per row"):
+        insert_columns(
+            Postback, per_row={"event_id": [event.pk], "partner_event_name": []}, shared={}
+        )
+    assert not Postback.objects.exists()
 
 
 def test_repeats_are_skipped_and_only_new_rows_are_returned():
