@@ -163,6 +163,10 @@ def insert_columns(
                 columns.append(field.get_db_prep_save(value, connection))
             if not any(isinstance(column, _Varying) for column in columns):
                 raise ValueError("insert_columns needs at least one per-row column")
+            if count == 1:  # the single-event API: typed parameters, as in _insert_as_arrays
+                row = [c.values[0] if isinstance(c, _Varying) else c for c in columns]
+                cursor.execute(_one_row_statement(connection, model, tuple(fields), (), False), row)
+                continue
             _execute_arrays(cursor, connection, model, fields, columns, (), False)
     return count
 

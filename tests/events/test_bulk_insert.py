@@ -90,6 +90,22 @@ def test_rows_given_column_by_column_hold_their_own_values_shared_ones_and_defau
     ] * 3
     assert all(p.created_at is not None for p in rows)
 
+    # One row (the single-event API) goes as plain parameters.
+    assert (
+        insert_columns(
+            Postback,
+            per_row={"event_id": [second.pk], "include_values": [True]},
+            shared={
+                "integration_id": integration.pk,
+                "partner_event_name": "AddToCart",
+                "next_attempt_at": AT,
+            },
+        )
+        == 1
+    )
+    single = Postback.objects.get(event=second, partner_event_name="AddToCart")
+    assert (single.include_values, single.status, single.attempt_log) == (True, "pending", [])
+
 
 def test_columns_given_wrong_change_nothing():
     app = factories.make_app()
