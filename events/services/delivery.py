@@ -492,11 +492,14 @@ def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[
         )
 
 
-# What forwarding reads of a postback's event and install. The claim loads these columns as
-# plain tuples beside the postback's own: building event and install model instances (some 60
-# columns each, joined by select_related) was the largest cost of a delivery worker.
+# What forwarding reads of a postback's event and install. The claim loads these columns with
+# values_list beside the postback's own, into the small records below: building event and
+# install model instances (some 60 columns each, joined by select_related) was the largest
+# cost of a delivery worker.
 @dataclass(frozen=True, slots=True)
-class _InstallKeys:
+class _UserKeys:
+    """The match keys an event and an install both carry, by the same names."""
+
     ttclid: str
     ip: str | None
     user_agent: str
@@ -507,7 +510,7 @@ class _InstallKeys:
 
 
 @dataclass(frozen=True, slots=True)
-class _InstallRow(_InstallKeys):
+class _InstallRow(_UserKeys):
     installed_at: datetime
     device_id: str
     campaign_id: str
@@ -515,7 +518,7 @@ class _InstallRow(_InstallKeys):
 
 
 @dataclass(frozen=True, slots=True)
-class _EventRow(_InstallKeys):
+class _EventRow(_UserKeys):
     event_id: str
     event_time: datetime
     ttp: str
@@ -536,7 +539,7 @@ def _names(row_type: type) -> tuple[str, ...]:
 
 class _Sources(NamedTuple):
     event: _EventRow | None
-    event_install: _InstallKeys | None
+    event_install: _UserKeys | None
     install: _InstallRow | None
 
 
@@ -546,7 +549,7 @@ _LOADED = (
     "event__id",
     *(f"event__{name}" for name in _names(_EventRow)),
     "event__install__id",
-    *(f"event__install__{name}" for name in _names(_InstallKeys)),
+    *(f"event__install__{name}" for name in _names(_UserKeys)),
     *(f"install__{name}" for name in _names(_InstallRow)),
 )
 
@@ -562,7 +565,7 @@ def _load_claimed(ids: list[int], worker: str) -> tuple[list[Postback], dict[int
     postbacks, sources = [], {}
     ends = list(
         itertools.accumulate(
-            (len(_POSTBACK_ATTNAMES), 1, len(_names(_EventRow)), 1, len(_names(_InstallKeys)))
+            (len(_POSTBACK_ATTNAMES), 1, len(_names(_EventRow)), 1, len(_names(_UserKeys)))
         )
     )
     for row in rows:
@@ -570,14 +573,14 @@ def _load_claimed(ids: list[int], worker: str) -> tuple[list[Postback], dict[int
         has_event, has_event_install = row[ends[0]] is not None, row[ends[2]] is not None
         sources[postback.pk] = _Sources(
             _EventRow(*row[ends[1] : ends[2]]) if has_event else None,
-            _InstallKeys(*row[ends[3] : ends[4]]) if has_event_install else None,
+            _UserKeys(*row[ends[3] : ends[4]]) if has_event_install else None,
             _InstallRow(*row[ends[4] :]) if postback.install_id is not None else None,
         )
         postbacks.append(postback)
     return postbacks, sources
 
 
-_NO_INSTALL = _InstallKeys("", None, "", "", "", "", "")
+_NO_KEYS = _UserKeys("", None, "", "", "", "", "")
 
 
 def forwarded_event(
@@ -598,7 +601,7 @@ def _forwarded(
     postback: Postback,
     api_names: dict[tuple[int, str], str],
     event: InAppEvent | _EventRow | None,
-    event_install: Install | _InstallKeys | None,
+    event_install: Install | _UserKeys | None,
     install: Install | _InstallRow | None,
 ) -> payloads.ForwardedEvent:
     """What TikTok gets for one postback, with values and revenue only where the row allows.
@@ -625,7 +628,7 @@ def _forwarded(
         )
     if event is None:
         raise ValueError(f"postback {postback.pk} names neither an install nor an event")
-    keys = event_install or _NO_INSTALL
+    keys = event_install or _NO_KEYS
     return payloads.ForwardedEvent(
         event_name=event_name,
         event_time=event.event_time,
