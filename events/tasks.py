@@ -73,7 +73,7 @@ class _RememberingOrmBroker(ORM):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT 1 FROM {table} WHERE id = %s AND lock <= %s",  # noqa: S608
-                [row, timezone.now()],
+                [row, connection.ops.adapt_datetimefield_value(timezone.now())],
             )
             return cursor.fetchone() is not None
 
