@@ -49,7 +49,7 @@ class ClickDetails(models.Model):
         abstract = True
 
 
-CLICK_DETAIL_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5", "click_url", "click_referrer")
+CLICK_DETAIL_FIELDS = tuple(field.name for field in ClickDetails._meta.fields)
 
 
 def click_details_of(touchpoint: Touchpoint | None) -> dict[str, str]:

@@ -544,14 +544,21 @@ class _Sources(NamedTuple):
 
 
 _POSTBACK_ATTNAMES = tuple(field.attname for field in Postback._meta.concrete_fields)
-_LOADED = (
-    *_POSTBACK_ATTNAMES,
-    "event__id",
-    *(f"event__{name}" for name in _names(_EventRow)),
-    "event__install__id",
-    *(f"event__install__{name}" for name in _names(_UserKeys)),
-    *(f"install__{name}" for name in _names(_InstallRow)),
-)
+# The claim's columns in groups, and where each group sits in a loaded row.
+_GROUPS = {
+    "postback": _POSTBACK_ATTNAMES,
+    "event_id": ("event__id",),
+    "event": tuple(f"event__{name}" for name in _names(_EventRow)),
+    "event_install_id": ("event__install__id",),
+    "event_install": tuple(f"event__install__{name}" for name in _names(_UserKeys)),
+    "install": tuple(f"install__{name}" for name in _names(_InstallRow)),
+}
+_LOADED = tuple(itertools.chain.from_iterable(_GROUPS.values()))
+_ENDS = list(itertools.accumulate(len(columns) for columns in _GROUPS.values()))
+_AT = {
+    group: slice(end - len(columns), end)
+    for (group, columns), end in zip(_GROUPS.items(), _ENDS, strict=True)
+}
 
 
 def _load_claimed(ids: list[int], worker: str) -> tuple[list[Postback], dict[int, _Sources]]:
@@ -563,18 +570,14 @@ def _load_claimed(ids: list[int], worker: str) -> tuple[list[Postback], dict[int
     )
     database = Postback.objects.db
     postbacks, sources = [], {}
-    ends = list(
-        itertools.accumulate(
-            (len(_POSTBACK_ATTNAMES), 1, len(_names(_EventRow)), 1, len(_names(_UserKeys)))
-        )
-    )
     for row in rows:
-        postback = Postback.from_db(database, _POSTBACK_ATTNAMES, row[: ends[0]])
-        has_event, has_event_install = row[ends[0]] is not None, row[ends[2]] is not None
+        postback = Postback.from_db(database, _POSTBACK_ATTNAMES, row[_AT["postback"]])
+        has_event = row[_AT["event_id"]] != (None,)
+        has_event_install = row[_AT["event_install_id"]] != (None,)
         sources[postback.pk] = _Sources(
-            _EventRow(*row[ends[1] : ends[2]]) if has_event else None,
-            _UserKeys(*row[ends[3] : ends[4]]) if has_event_install else None,
-            _InstallRow(*row[ends[4] :]) if postback.install_id is not None else None,
+            _EventRow(*row[_AT["event"]]) if has_event else None,
+            _UserKeys(*row[_AT["event_install"]]) if has_event_install else None,
+            _InstallRow(*row[_AT["install"]]) if postback.install_id is not None else None,
         )
         postbacks.append(postback)
     return postbacks, sources
