@@ -88,7 +88,11 @@ def test_marketer_sets_up_tiktok_web_end_to_end(marketer_page, app):
     landing = page.locator("#landing-url")
     expect(landing).to_contain_text("pid=tiktokweb_int&c=__CAMPAIGN_NAME__")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.locator("button.copy[data-copy-target=landing-url]").click()
+    copy = page.locator("button.copy[data-copy-target=landing-url]")
+    copy.click()
+    # The button says so once the clipboard holds the text (the write is asynchronous: read
+    # before it finished, a loaded machine gave an empty clipboard).
+    expect(copy).to_have_text("Copied")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == landing.text_content().strip()
     assert copied.startswith("https://shop.example.com/?pid=tiktokweb_int")
