@@ -49,11 +49,18 @@ def children_of(pid: int) -> list[int]:
 
 def backend_pids(connection, database: str) -> list[int]:  # noqa: ANN001 - a psycopg connection
     """PostgreSQL backends connected to `database`, but for the asking connection's own."""
+    return list(backends_by_application(connection, database))
+
+
+def backends_by_application(connection, database: str) -> dict[int, str]:  # noqa: ANN001
+    """PostgreSQL backends connected to `database` (but the asking connection's own), each with
+    its client's application_name (a process started with PGAPPNAME=x connects as x)."""
     rows = connection.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        "SELECT pid, application_name FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()",
         [database],
     ).fetchall()
-    return [row[0] for row in rows]
+    return dict(rows)
 
 
 @dataclass

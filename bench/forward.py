@@ -171,7 +171,10 @@ def gunicorn(database_url: str, port: int, workers: int) -> subprocess.Popen:
         "--log-level=warning",
         "--timeout=120",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=environment(database_url))
+    # PGAPPNAME names its database connections, so their backends' CPU is told apart from ours.
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=environment(database_url) | {"PGAPPNAME": f"gunicorn-{port}"}
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -188,11 +191,12 @@ def run_throughput(
 ) -> tuple[float, int, int, dict[str, float]]:
     """Deliver the outbox with `workers` processes; also returns CPU seconds per group of
     processes (delivery workers from their rusage, PostgreSQL backends and the sandbox's
-    gunicorn workers from /proc, sampled while they run)."""
+    gunicorn workers from /proc, sampled while they run). The sandbox records what it receives
+    in the same database: its backends are counted apart, as the sandbox's."""
     import psycopg
     from django.db.models import Max, Min
 
-    from bench._measure import backend_pids, children_of, cpu_seconds
+    from bench._measure import backends_by_application, children_of, cpu_seconds
     from events.models import Postback
     from integrations.tiktok.sandbox.models import ReceivedEvent
 
@@ -200,13 +204,16 @@ def run_throughput(
     sandbox_workers = children_of(sandbox.pid)
     sandbox_before = sum(cpu_seconds(pid) for pid in sandbox_workers)
     backends_seen: dict[int, float] = {}
+    sandbox_backends: set[int] = set()
     stop = threading.Event()
 
     def sample() -> None:
         with psycopg.connect(database_url, autocommit=True) as watcher:
             while not stop.is_set():
-                for pid in backend_pids(watcher, name):
+                for pid, application in backends_by_application(watcher, name).items():
                     backends_seen[pid] = max(backends_seen.get(pid, 0.0), cpu_seconds(pid))
+                    if application == f"gunicorn-{SANDBOX_PORT}":
+                        sandbox_backends.add(pid)
                 time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -229,12 +236,14 @@ def run_throughput(
         worker_cpu += usage.ru_utime + usage.ru_stime
     stop.set()
     sampler.join(5)
+    used = {pid: seconds - backend_before.get(pid, 0.0) for pid, seconds in backends_seen.items()}
     cpu = {
         "delivery workers": worker_cpu,
         "PostgreSQL backends": sum(
-            seconds - backend_before.get(pid, 0.0) for pid, seconds in backends_seen.items()
+            seconds for pid, seconds in used.items() if pid not in sandbox_backends
         ),
         "sandbox (gunicorn)": sum(cpu_seconds(pid) for pid in sandbox_workers) - sandbox_before,
+        "sandbox's PostgreSQL backends": sum(used[pid] for pid in sandbox_backends & set(used)),
     }
     span = Postback.objects.aggregate(first=Min("last_attempt_at"), last=Max("delivered_at"))
     seconds = (span["last"] - span["first"]).total_seconds()

@@ -19,7 +19,9 @@ lost and, to our knowledge, none is sent twice.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import logging
 import random
 import socket
@@ -36,7 +38,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from events.models import InAppEvent, Install, Postback
@@ -83,6 +85,11 @@ def due_postbacks(now: datetime) -> Q:
 
 def claim_due_postbacks(*, worker: str, limit: int, now: datetime | None = None) -> list[int]:
     """Take up to `limit` due rows for this worker and return their ids."""
+    return [claimed.pk for claimed in _claim(worker=worker, limit=limit, now=now)]
+
+
+def _claim(*, worker: str, limit: int, now: datetime | None = None) -> list[_Claimed]:
+    """Take up to `limit` due rows for this worker, each loaded with what it forwards."""
     now = now or timezone.now()
     lease = now + timedelta(seconds=settings.POSTBACK_LEASE_SECONDS)
     if connection.vendor == "postgresql":
@@ -106,32 +113,61 @@ def claim_due_postbacks(*, worker: str, limit: int, now: datetime | None = None)
             attempts=F("attempts") + 1,
             last_attempt_at=now,
         )
-        return list(
-            Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING).values_list(
-                "id", flat=True
-            )
-        )
+    rows = (
+        Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
+        .order_by("id")
+        .values_list(*_LOADED)
+    )
+    return [_claimed_from(row) for row in rows]
 
 
 def _claim_in_one_statement(
     *, worker: str, limit: int, now: datetime, lease: datetime
-) -> list[int]:
-    """PostgreSQL: pick due rows (skipping those another worker holds locked) and mark them
-    ours in one UPDATE … RETURNING, the same rule as `due_postbacks`."""
-    postbacks = connection.ops.quote_name(Postback._meta.db_table)
-    integrations = connection.ops.quote_name(Integration._meta.db_table)
-    with connection.cursor() as cursor:
+) -> list[_Claimed]:
+    """PostgreSQL: pick due rows (skipping those another worker holds locked), mark them ours
+    and read what they forward, in one statement (see _claim_sql)."""
+    import psycopg  # PostgreSQL only
+
+    connection.ensure_connection()
+    # psycopg's own cursor on Django's connection (its type loaders, its transaction): the
+    # statement is prepared after a few runs, and rows come back as plain tuples.
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            f"UPDATE {postbacks} SET status = %s, claimed_by = %s, lease_expires_at = %s, "  # noqa: S608
-            "attempts = attempts + 1, last_attempt_at = %s "
-            f"WHERE id IN (SELECT p.id FROM {postbacks} p JOIN {integrations} i "
-            "ON i.id = p.integration_id WHERE ((p.status = %s AND p.next_attempt_at <= %s) "
-            "OR (p.status = %s AND p.lease_expires_at < %s)) AND i.is_active "
-            "AND NOT i.needs_attention ORDER BY p.next_attempt_at, p.id LIMIT %s "
-            "FOR UPDATE OF p SKIP LOCKED) RETURNING id",
-            [S.SENDING, worker, lease, now, S.PENDING, now, S.SENDING, now, limit],
+            _claim_sql(), [S.SENDING, worker, lease, now, S.PENDING, now, S.SENDING, now, limit]
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        rows = cursor.fetchall()
+    claimed = []
+    for row in rows:
+        if row[_EVENT_VALUE] is not None:  # jsonb arrives as text; Django's JSONField parses it
+            row = (*row[:_EVENT_VALUE], json.loads(row[_EVENT_VALUE]), *row[_EVENT_VALUE + 1 :])
+        claimed.append(_claimed_from(row))
+    return claimed
+
+
+@functools.cache
+def _claim_sql() -> str:
+    """UPDATE … RETURNING the claimed rows (the same rule as `due_postbacks`), joined to their
+    event, that event's install and their install: a worker's claim and load in one round trip,
+    with no second look-up of the rows it has just written."""
+    quote = connection.ops.quote_name
+    postbacks = quote(Postback._meta.db_table)
+    integrations = quote(Integration._meta.db_table)
+    events = quote(InAppEvent._meta.db_table)
+    installs = quote(Install._meta.db_table)
+    returned = ", ".join(quote(_column(Postback, name)) for name in (*_CLAIMED_COLUMNS, "event_id"))
+    return (
+        f"WITH c AS (UPDATE {postbacks} SET status = %s, claimed_by = %s, "  # noqa: S608
+        "lease_expires_at = %s, attempts = attempts + 1, last_attempt_at = %s "
+        f"WHERE id IN (SELECT p.id FROM {postbacks} p JOIN {integrations} i "
+        "ON i.id = p.integration_id WHERE ((p.status = %s AND p.next_attempt_at <= %s) "
+        "OR (p.status = %s AND p.lease_expires_at < %s)) AND i.is_active "
+        "AND NOT i.needs_attention ORDER BY p.next_attempt_at, p.id LIMIT %s "
+        f"FOR UPDATE OF p SKIP LOCKED) RETURNING {returned}) "
+        f"SELECT {', '.join(_selected_columns(quote))} FROM c "
+        f"LEFT JOIN {events} e ON e.id = c.event_id "
+        f"LEFT JOIN {installs} ei ON ei.id = e.install_id "
+        f"LEFT JOIN {installs} ci ON ci.id = c.install_id ORDER BY c.id"
+    )
 
 
 # A run stops claiming after this long, well inside django-q2's task timeout; the next run
@@ -146,36 +182,29 @@ def deliver_due_postbacks(*, limit: int | None = None, worker: str | None = None
     budget = limit or settings.POSTBACK_CLAIM_LIMIT * 20
     deadline = time.monotonic() + RUN_SECONDS
     while budget > 0 and time.monotonic() < deadline:
-        ids = claim_due_postbacks(worker=worker, limit=min(budget, settings.POSTBACK_CLAIM_LIMIT))
-        if not ids:
+        claimed = _claim(worker=worker, limit=min(budget, settings.POSTBACK_CLAIM_LIMIT))
+        if not claimed:
             break
-        budget -= len(ids)
-        report.claimed += len(ids)
-        deliver_claimed(ids, worker=worker, report=report)
+        budget -= len(claimed)
+        report.claimed += len(claimed)
+        _deliver(claimed, report)
     return report
 
 
-def deliver_claimed(
-    ids: list[int], *, worker: str, report: DeliveryReport | None = None
-) -> DeliveryReport:
-    report = report or DeliveryReport()
-    postbacks, sources = _load_claimed(ids, worker)
+def _deliver(claimed: list[_Claimed], report: DeliveryReport) -> None:
     # A claim holds few integrations and many rows: load each integration once, not per row.
     integrations = Integration.objects.select_related("partner", "app", "pixel").in_bulk(
-        {postback.integration_id for postback in postbacks}
+        {row.integration_id for row in claimed}
     )
-    for postback in postbacks:
-        postback.integration = integrations[postback.integration_id]
-    groups: dict[tuple[int, str], list[Postback]] = defaultdict(list)
-    for postback in postbacks:
-        groups[(postback.integration_id, postback.test_event_code)].append(postback)
-    api_names = _api_names({postback.integration.partner_id for postback in postbacks})
-    for (_, test_event_code), group in groups.items():
-        integration = group[0].integration
+    groups: dict[tuple[int, str], list[_Claimed]] = defaultdict(list)
+    for row in claimed:
+        groups[(row.integration_id, row.test_event_code)].append(row)
+    api_names = _api_names({integration.partner_id for integration in integrations.values()})
+    for (integration_id, test_event_code), group in groups.items():
+        integration = integrations[integration_id]
         for start in range(0, len(group), events_api.MAX_EVENTS_PER_REQUEST):
             batch = group[start : start + events_api.MAX_EVENTS_PER_REQUEST]
-            _send_batch(integration, batch, sources, test_event_code, api_names, report)
-    return report
+            _send_batch(integration, batch, test_event_code, api_names, report)
 
 
 def _api_names(partner_ids: Iterable[int]) -> dict[tuple[int, str], str]:
@@ -188,28 +217,46 @@ def _api_names(partner_ids: Iterable[int]) -> dict[tuple[int, str], str]:
     }
 
 
+class _Item(NamedTuple):
+    """One `data[]` item and its JSON, encoded once for the request and each row's copy."""
+
+    fields: dict[str, Any]
+    json: str
+
+
 def _send_batch(
     integration: Integration,
-    batch: list[Postback],
-    sources: dict[int, _Sources],
+    batch: list[_Claimed],
     test_event_code: str,
     api_names: dict[tuple[int, str], str],
     report: DeliveryReport,
 ) -> None:
     items = []
-    for postback in batch:
-        event = _forwarded(postback, api_names, *sources[postback.pk])
+    for row in batch:
+        event = _forwarded(
+            row, integration.partner_id, api_names, row.event, row.event_install, row.install
+        )
         mapped = payloads.map_properties(event)
-        items.append(payloads.event_item(integration, event, mapped))
+        item = payloads.event_item(integration, event, mapped)
+        items.append(_Item(item, json.dumps(item, allow_nan=False)))
         # Kept with the row (written by _finish): what TikTok could not take, and why.
-        postback.dropped_properties = mapped.dropped
+        row.dropped = mapped.dropped
     _send(integration, batch, items, test_event_code, report)
+
+
+def _data_prefix(envelope: dict[str, Any]) -> str:
+    """The JSON of `envelope` with `data` last, up to its opening bracket: a body is this, the
+    items' JSON joined by commas, and `]}`."""
+    empty = json.dumps(
+        {key: value for key, value in envelope.items() if key != "data"} | {"data": []}
+    )
+    return empty[: -len("]}")]
 
 
 def _send(
     integration: Integration,
-    batch: list[Postback],
-    items: list[dict[str, Any]],
+    batch: list[_Claimed],
+    items: list[_Item],
     test_event_code: str,
     report: DeliveryReport,
     *,
@@ -218,8 +265,10 @@ def _send(
 ) -> None:
     """One request for `batch`; when TikTok refuses some of its events, the bad ones are
     failed and the others sent again (see _isolate_bad_items)."""
-    body = payloads.request_body(integration, items, test_event_code=test_event_code)
-    envelope = {key: value for key, value in body.items() if key != "data"}
+    envelope = payloads.request_body(integration, [], test_event_code=test_event_code)
+    del envelope["data"]
+    text = _data_prefix(envelope) + ", ".join(item.json for item in items) + "]}"
+    body = events_api.EncodedBody(text.encode(), len(items))
     pixel = getattr(integration, "pixel", None)
     token = pixel.access_token.reveal() if pixel else ""
     if is_follow_up:
@@ -249,7 +298,7 @@ def _send(
         "http_status": 200,
         "duration_ms": result.duration_ms,
     }
-    masks = [match_quality.keys_carried(item) for item in items]
+    masks = [match_quality.keys_carried(item.fields) for item in items]
     _finish(batch, items, envelope, outcome, now, match_keys=masks)
     # Summed per day on the integration's side for its coverage panel (so that panel never
     # parses stored payloads); each row keeps its own in `match_keys`.
@@ -261,8 +310,8 @@ def _send(
 
 def _isolate_bad_items(
     integration: Integration,
-    batch: list[Postback],
-    items: list[dict[str, Any]],
+    batch: list[_Claimed],
+    items: list[_Item],
     envelope: dict[str, Any],
     error: events_api.RejectedEventsError,
     test_event_code: str,
@@ -328,8 +377,8 @@ def _count(report: DeliveryReport, key: str, rows: int) -> None:
 
 def _record_failure(
     integration: Integration,
-    batch: list[Postback],
-    items: list[dict[str, Any]],
+    batch: list[_Claimed],
+    items: list[_Item],
     envelope: dict[str, Any],
     error: transport.TikTokError,
     report: DeliveryReport,
@@ -363,16 +412,16 @@ def _record_failure(
 
 
 def _schedule_retries(
-    batch: list[Postback],
-    items: list[dict[str, Any]],
+    batch: list[_Claimed],
+    items: list[_Item],
     envelope: dict[str, Any],
     answer: dict[str, Any],
     now: datetime,
     report: DeliveryReport,
 ) -> None:
     schedule = settings.POSTBACK_RETRY_SCHEDULE
-    retry: list[tuple[Postback, dict[str, Any]]] = []
-    dead: list[tuple[Postback, dict[str, Any]]] = []
+    retry: list[tuple[_Claimed, _Item]] = []
+    dead: list[tuple[_Claimed, _Item]] = []
     for postback, item in zip(batch, items, strict=True):
         (dead if postback.attempts > len(schedule) else retry).append((postback, item))
     if retry:
@@ -393,9 +442,12 @@ def _schedule_retries(
         report.dead += len(dead)
 
 
+ATTEMPT_LOG_LENGTH = 20  # a row keeps its last 20 attempts
+
+
 def _finish(
-    batch: list[Postback],
-    items: list[dict[str, Any]],
+    batch: list[_Claimed],
+    items: list[_Item],
     envelope: dict[str, Any],
     outcome: dict[str, Any],
     now: datetime,
@@ -404,98 +456,154 @@ def _finish(
     match_keys: list[int] | None = None,
 ) -> None:
     """Write one attempt's result on every row of the batch: the common answer, and each row's
-    own request (its item in the batch's envelope), attempt log, dropped properties, message
-    and, for a delivery, the match keys it carried. On PostgreSQL one UPDATE from column
-    arrays writes all of it (each further UPDATE of the same rows wrote every row again);
-    bulk_update's CASE WHEN per row took 3 s for 1,000 rows."""
+    own request (its item in the batch's envelope), an entry appended to its attempt log, its
+    dropped properties, its message and, for a delivery, the match keys it carried."""
     common = {"batch_size": len(batch), **outcome, "lease_expires_at": None}
-    messages = messages or [outcome.get("response_message") or ""] * len(batch)
-    keys: list[int | None] = list(match_keys) if match_keys else [None] * len(batch)
-    prepare_body = Postback._meta.get_field("request_body").get_db_prep_save
-    prepare_log = Postback._meta.get_field("attempt_log").get_db_prep_save
-    prepare_dropped = Postback._meta.get_field("dropped_properties").get_db_prep_save
-    clean_envelope = transport.strip_secrets({k: v for k, v in envelope.items() if k != "data"})
-    rows = []
-    for postback, item, message, mask in zip(batch, items, messages, keys, strict=True):
-        log_entry = {
-            "at": now.isoformat(),
-            "code": outcome.get("response_code"),
-            "http": outcome.get("http_status"),
-            "message": message[:200],
-            "request_id": outcome.get("response_request_id") or "",
-        }
-        # The item as sent: built by payloads.event_item from the event's own fields, it holds
-        # no secret of ours (the access token travels in a header, the envelope is stripped).
-        postback.request_body = {**clean_envelope, "data": [item]}
-        postback.attempt_log = [*postback.attempt_log, log_entry][-20:]
-        for name, value in common.items():
-            setattr(postback, name, value)
-        postback.response_message = message[:2000]
-        if mask is not None:
-            postback.match_keys = mask
-        rows.append(
-            (
-                prepare_body(postback.request_body, connection),
-                prepare_log(postback.attempt_log, connection),
-                prepare_dropped(postback.dropped_properties, connection),
-                postback.response_message,
-                mask,
-                postback.pk,
-            )
-        )
-    table = connection.ops.quote_name(Postback._meta.db_table)
+    message = common.pop("response_message", "") or ""
+    # The item as sent: built by payloads.event_item from the event's own fields, it holds no
+    # secret of ours (the access token travels in a header, the envelope is stripped).
+    prefix = _data_prefix(transport.strip_secrets(envelope))
+    rows = _RowValues(
+        ids=[row.pk for row in batch],
+        bodies=[f"{prefix}{item.json}]}}" for item in items],
+        messages=[text[:2000] for text in messages] if messages else message[:2000],
+        dropped=[json.dumps(row.dropped) for row in batch]
+        if any(row.dropped for row in batch)
+        else "[]",
+        match_keys=match_keys,
+    )
+    log_entry = {
+        "at": now.isoformat(),
+        "code": outcome.get("response_code"),
+        "http": outcome.get("http_status"),
+        "request_id": outcome.get("response_request_id") or "",
+    }
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _update_rows_as_arrays(table, common, rows)
-            return
-        Postback.objects.filter(pk__in=[postback.pk for postback in batch]).update(**common)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET request_body = %s, attempt_log = %s, "  # noqa: S608
-                "dropped_properties = %s, response_message = %s, "
-                "match_keys = coalesce(%s, match_keys) WHERE id = %s",
-                rows,
-            )
+            _update_rows_as_arrays(common, rows, log_entry)
+        else:
+            _update_rows_one_by_one(common, rows, log_entry)
 
 
-def _update_rows_as_arrays(table: str, common: dict[str, Any], rows: list[tuple[Any, ...]]) -> None:
-    """PostgreSQL: the common values and each row's own columns in one UPDATE … FROM
-    unnest(arrays), bound on the server in binary (psycopg's own cursor on Django's connection,
-    same transaction): quoting 1,000 JSON bodies into text arrays cost more than sending them.
+@dataclass(frozen=True)
+class _RowValues:
+    """What `_finish` writes on each row. A column that is the same for every row holds that
+    one value instead of a list."""
+
+    ids: list[int]
+    bodies: list[str]
+    messages: list[str] | str
+    dropped: list[str] | str  # JSON
+    match_keys: list[int] | None  # None: each row keeps what it had
+
+    def of_row(self, index: int, column: str) -> Any:
+        value = getattr(self, column)
+        return value[index] if isinstance(value, list) else value
+
+
+def _update_rows_as_arrays(
+    common: dict[str, Any], rows: _RowValues, log_entry: dict[str, Any]
+) -> None:
+    """PostgreSQL: one UPDATE … FROM unnest(arrays) for the whole batch, bound on the server in
+    binary (psycopg's own cursor on Django's connection, same transaction). Values the rows
+    share are sent once; the attempt log grows in the database, so it is never read here.
     A common value that is an expression (a paused row's attempt given back) is left to the
     ORM in a statement before."""
-    import psycopg
+    import psycopg  # PostgreSQL only
 
-    plain = {
-        name: value
-        for name, value in common.items()
-        if name != "response_message" and not hasattr(value, "resolve_expression")
-    }
-    expressions = {k: v for k, v in common.items() if k not in plain and k != "response_message"}
+    plain = {name: value for name, value in common.items() if not _is_expression(value)}
+    expressions = {name: value for name, value in common.items() if name not in plain}
     if expressions:
-        Postback.objects.filter(pk__in=[row[-1] for row in rows]).update(**expressions)
+        Postback.objects.filter(pk__in=rows.ids).update(**expressions)
     fields = [field for field in Postback._meta.concrete_fields if field.name in plain]
     if len(fields) != len(plain):
         raise ValueError(f"not columns of Postback: {set(plain) - {f.name for f in fields}}")
     quote = connection.ops.quote_name
-    sets = "".join(f"{quote(field.column or field.name)} = %s, " for field in fields)
-    values = [field.get_db_prep_save(plain[field.name], connection) for field in fields]
-    body, log, dropped, message, keys, ids = (list(column) for column in zip(*rows, strict=True))
+    # Placeholders are filled in the order they appear in the statement: every piece below
+    # takes its parameters as it is written, in that order.
+    params: list[Any] = []
+    arrays: dict[str, tuple[str, list[Any]]] = {"id": ("bigint", rows.ids)}
+
+    def param(value: Any, sql_type: str = "") -> str:
+        params.append(value)
+        return f"%s::{sql_type}" if sql_type else "%s"
+
+    def per_row(name: str, sql_type: str, values: list[Any] | Any) -> str:
+        """`v.<name>` when the rows differ, else their one value as a parameter."""
+        if isinstance(values, list):
+            arrays[name] = (sql_type, values)
+            return f"v.{name}"
+        return param(values, sql_type)
+
+    sets = [
+        f"{quote(column.column or column.name)} = "
+        f"{param(column.get_db_prep_save(plain[column.name], connection))}"
+        for column in fields
+    ]
+    sets.append(f"request_body = {per_row('body', 'text', rows.bodies)}::jsonb")
+    sets.append(f"response_message = {per_row('message', 'text', rows.messages)}")
+    sets.append(f"dropped_properties = {per_row('dropped', 'text', rows.dropped)}::jsonb")
+    if rows.match_keys is not None:
+        sets.append(f"match_keys = {per_row('keys', 'int', rows.match_keys)}")
+    # The log grows in the database (so it is never read here) and keeps its last entries.
+    entry = ", ".join(
+        [
+            f"'at', {param(log_entry['at'], 'text')}",
+            f"'code', {param(log_entry['code'], 'int')}",
+            f"'http', {param(log_entry['http'], 'int')}",
+            f"'message', left({per_row('message', 'text', rows.messages)}, 200)",
+            f"'request_id', {param(log_entry['request_id'], 'text')}",
+        ]
+    )
+    sets.append(
+        f"attempt_log = jsonb_path_query_array(p.attempt_log || jsonb_build_array("
+        f"jsonb_build_object({entry})), '$[last - {ATTEMPT_LOG_LENGTH - 1} to last]')"
+    )
+    table = quote(Postback._meta.db_table)
+    unnest = ", ".join(f"%b::{sql_type}[]" for sql_type, _ in arrays.values())
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            f"UPDATE {table} AS p SET {sets}request_body = v.body, attempt_log = v.log, "  # noqa: S608
-            "dropped_properties = v.dropped, response_message = v.message, "
-            "match_keys = coalesce(v.keys, p.match_keys) "
-            "FROM unnest(%b::jsonb[], %b::jsonb[], %b::jsonb[], %b::text[], %b::int[], "
-            "%b::bigint[]) AS v(body, log, dropped, message, keys, id) WHERE p.id = v.id",
-            [*values, body, log, dropped, message, keys, ids],
+            f"UPDATE {table} AS p SET {', '.join(sets)} "  # noqa: S608
+            f"FROM unnest({unnest}) AS v({', '.join(arrays)}) WHERE p.id = v.id",
+            [*params, *(values for _, values in arrays.values())],
         )
 
 
-# What forwarding reads of a postback's event and install. The claim loads these columns with
-# values_list beside the postback's own, into the small records below: building event and
-# install model instances (some 60 columns each, joined by select_related) was the largest
-# cost of a delivery worker.
+def _update_rows_one_by_one(
+    common: dict[str, Any], rows: _RowValues, log_entry: dict[str, Any]
+) -> None:
+    """SQLite: the common answer in one UPDATE, then each row's own columns."""
+    Postback.objects.filter(pk__in=rows.ids).update(**common)
+    table = connection.ops.quote_name(Postback._meta.db_table)
+    keep = ATTEMPT_LOG_LENGTH - 1
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET request_body = %s, response_message = %s, "  # noqa: S608
+            "dropped_properties = %s, match_keys = coalesce(%s, match_keys), "
+            "attempt_log = json_insert(CASE WHEN json_array_length(attempt_log) > "
+            f"{keep} THEN json_remove(attempt_log, '$[0]') ELSE attempt_log END, "
+            "'$[#]', json(%s)) WHERE id = %s",
+            [
+                (
+                    body,
+                    rows.of_row(index, "messages"),
+                    rows.of_row(index, "dropped"),
+                    rows.match_keys[index] if rows.match_keys is not None else None,
+                    json.dumps({**log_entry, "message": rows.of_row(index, "messages")[:200]}),
+                    pk,
+                )
+                for index, (pk, body) in enumerate(zip(rows.ids, rows.bodies, strict=True))
+            ],
+        )
+
+
+def _is_expression(value: Any) -> bool:
+    return hasattr(value, "resolve_expression")
+
+
+# What forwarding reads of a postback, its event and its install. The claim loads these columns
+# into the small records below: building postback, event and install model instances (some
+# 30 to 60 columns each, JSON and times converted) was the largest cost of a delivery worker.
 @dataclass(frozen=True, slots=True)
 class _UserKeys:
     """The match keys an event and an install both carry, by the same names."""
@@ -533,20 +641,45 @@ class _EventRow(_UserKeys):
     ad_id: str
 
 
+@dataclass(slots=True)
+class _Claimed:
+    """A claimed postback: its own columns (`_CLAIMED_COLUMNS`, in this order) and what it
+    forwards, its event (with that event's install's keys) or its install."""
+
+    pk: int
+    integration_id: int
+    partner_event_name: str
+    include_values: bool
+    include_revenue: bool
+    test_event_code: str
+    attempts: int  # this attempt included
+    install_id: int | None
+    event: _EventRow | None = None
+    event_install: _UserKeys | None = None
+    install: _InstallRow | None = None
+    dropped: list[dict[str, str]] = field(default_factory=list)  # set when its item is built
+
+
+_CLAIMED_COLUMNS = (
+    "id",
+    "integration_id",
+    "partner_event_name",
+    "include_values",
+    "include_revenue",
+    "test_event_code",
+    "attempts",
+    "install_id",
+)
+
+
 def _names(row_type: type) -> tuple[str, ...]:
     return tuple(field.name for field in dataclass_fields(row_type))
 
 
-class _Sources(NamedTuple):
-    event: _EventRow | None
-    event_install: _UserKeys | None
-    install: _InstallRow | None
-
-
-_POSTBACK_ATTNAMES = tuple(field.attname for field in Postback._meta.concrete_fields)
-# The claim's columns in groups, and where each group sits in a loaded row.
+# The claim's columns in groups (as ORM lookups from Postback), and where each group sits in a
+# loaded row.
 _GROUPS = {
-    "postback": _POSTBACK_ATTNAMES,
+    "postback": _CLAIMED_COLUMNS,
     "event_id": ("event__id",),
     "event": tuple(f"event__{name}" for name in _names(_EventRow)),
     "event_install_id": ("event__install__id",),
@@ -559,28 +692,39 @@ _AT = {
     group: slice(end - len(columns), end)
     for (group, columns), end in zip(_GROUPS.items(), _ENDS, strict=True)
 }
+_EVENT_VALUE = _AT["event"].start + _names(_EventRow).index("value")
 
 
-def _load_claimed(ids: list[int], worker: str) -> tuple[list[Postback], dict[int, _Sources]]:
-    """The claimed rows (still ours), with what each one forwards."""
-    rows = (
-        Postback.objects.filter(pk__in=ids, claimed_by=worker, status=S.SENDING)
-        .order_by("id")
-        .values_list(*_LOADED)
-    )
-    database = Postback.objects.db
-    postbacks, sources = [], {}
-    for row in rows:
-        postback = Postback.from_db(database, _POSTBACK_ATTNAMES, row[_AT["postback"]])
-        has_event = row[_AT["event_id"]] != (None,)
-        has_event_install = row[_AT["event_install_id"]] != (None,)
-        sources[postback.pk] = _Sources(
-            _EventRow(*row[_AT["event"]]) if has_event else None,
-            _UserKeys(*row[_AT["event_install"]]) if has_event_install else None,
-            _InstallRow(*row[_AT["install"]]) if postback.install_id is not None else None,
-        )
-        postbacks.append(postback)
-    return postbacks, sources
+def _selected_columns(quote: Any) -> list[str]:
+    """`_LOADED` as columns of the claim statement's tables: `c` the claimed postbacks, `e`
+    their events, `ei` those events' installs, `ci` the postbacks' own installs."""
+    tables = {"": ("c", Postback), "event": ("e", InAppEvent), "event__install": ("ei", Install)}
+    tables["install"] = ("ci", Install)
+    columns = []
+    for lookup in _LOADED:
+        path, _, name = lookup.rpartition("__")
+        alias, model = tables[path]
+        columns.append(f"{alias}.{quote(_column(model, name))}")
+    return columns
+
+
+def _column(model: type[Model], name: str) -> str:
+    """The column of a model's field, by its name or attname (`install` or `install_id`)."""
+    for model_field in model._meta.concrete_fields:
+        if name in (model_field.name, model_field.attname):
+            return model_field.column or model_field.attname
+    raise LookupError(f"{model.__name__} has no column for {name}")
+
+
+def _claimed_from(row: tuple[Any, ...]) -> _Claimed:
+    claimed = _Claimed(*row[_AT["postback"]])
+    if row[_AT["event_id"]] != (None,):
+        claimed.event = _EventRow(*row[_AT["event"]])
+    if row[_AT["event_install_id"]] != (None,):
+        claimed.event_install = _UserKeys(*row[_AT["event_install"]])
+    if claimed.install_id is not None:
+        claimed.install = _InstallRow(*row[_AT["install"]])
+    return claimed
 
 
 _NO_KEYS = _UserKeys("", None, "", "", "", "", "")
@@ -593,6 +737,7 @@ def forwarded_event(
     event = postback.event
     return _forwarded(
         postback,
+        postback.integration.partner_id,
         api_names,
         event,
         event.install if event is not None else None,
@@ -601,7 +746,8 @@ def forwarded_event(
 
 
 def _forwarded(
-    postback: Postback,
+    postback: Postback | _Claimed,
+    partner_id: int,
     api_names: dict[tuple[int, str], str],
     event: InAppEvent | _EventRow | None,
     event_install: Install | _UserKeys | None,
@@ -610,7 +756,6 @@ def _forwarded(
     """What TikTok gets for one postback, with values and revenue only where the row allows.
     An event carries every match key we know for its user: its own, else its install's (the
     device, IP and user agent an app reported on first open; spec §1.3)."""
-    partner_id = postback.integration.partner_id
     event_name = api_names.get(
         (partner_id, postback.partner_event_name), postback.partner_event_name
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -59,10 +60,12 @@ def record_match_keys(integration: Integration, *, at: datetime, masks: Sequence
     if not masks:
         return
     day = coverage_day(integration.app, at)
+    # A batch of a thousand carries a handful of distinct masks: count those, then the keys.
+    rows_per_mask = Counter(masks)
     increments = {
         info.code: F(info.code) + count
         for info in KEYS
-        if (count := sum(1 for mask in masks if mask & info.key))
+        if (count := sum(rows for mask, rows in rows_per_mask.items() if mask & info.key))
     }
     MatchKeyTally.objects.bulk_create(
         [MatchKeyTally(integration_id=integration.pk, day=day)], ignore_conflicts=True

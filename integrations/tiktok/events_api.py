@@ -39,19 +39,30 @@ class RejectedEventsError(transport.PermanentError):
     is_about_request: bool = False
 
 
-def track(*, access_token: str, body: dict[str, Any]) -> TrackResult:
+@dataclass(frozen=True)
+class EncodedBody:
+    """A `/event/track/` body already in JSON, and how many events its `data` holds."""
+
+    json: bytes
+    events: int
+
+
+def track(*, access_token: str, body: dict[str, Any] | EncodedBody) -> TrackResult:
     """Send one `event/track` request. Raises transport.RetryableError / PermanentError, and
     RejectedEventsError (a PermanentError) for 40002."""
-    events = body.get("data") or []
-    if not 1 <= len(events) <= MAX_EVENTS_PER_REQUEST:
-        raise ValueError(f"an event/track request holds 1 to 1000 events, not {len(events)}")
+    json_body, json_text = (None, body.json) if isinstance(body, EncodedBody) else (body, None)
+    count = body.events if isinstance(body, EncodedBody) else len(body.get("data") or [])
+    if not 1 <= count <= MAX_EVENTS_PER_REQUEST:
+        raise ValueError(f"an event/track request holds 1 to 1000 events, not {count}")
     # §1: POST /open_api/v1.3/event/track/ with the Access-Token header and a JSON body.
     try:
-        envelope = transport.call("POST", TRACK_PATH, access_token=access_token, json_body=body)
+        envelope = transport.call(
+            "POST", TRACK_PATH, access_token=access_token, json_body=json_body, json_text=json_text
+        )
     except transport.PermanentError as error:
         if error.code != BAD_FIELD_CODE:
             raise
-        item_errors = read_item_errors(error.message, len(events))
+        item_errors = read_item_errors(error.message, count)
         raise RejectedEventsError(
             error.message,
             code=error.code,

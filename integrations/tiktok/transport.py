@@ -139,14 +139,18 @@ def call(
     *,
     access_token: str | None = None,
     json_body: dict[str, Any] | None = None,
+    json_text: bytes | None = None,
     params: dict[str, Any] | None = None,
     timeout: float | None = None,
 ) -> Envelope:
-    """Call `<TIKTOK_API_BASE_URL>/open_api/<path>` and return the envelope of a success."""
+    """Call `<TIKTOK_API_BASE_URL>/open_api/<path>` and return the envelope of a success. The
+    body is `json_body` encoded here, or `json_text` when the caller already encoded it."""
     url = f"{settings.TIKTOK_API_BASE_URL}/open_api/{path.lstrip('/')}"
     headers = {"Accept": "application/json"}
     if access_token is not None:
         headers["Access-Token"] = access_token
+    if json_text is not None:
+        headers["Content-Type"] = "application/json"
     started = time.monotonic()
     try:
         response = session().request(
@@ -154,6 +158,7 @@ def call(
             url,
             headers=headers,
             json=json_body,
+            data=json_text,
             params=params,
             timeout=timeout or settings.TIKTOK_HTTP_TIMEOUT,
         )

@@ -266,6 +266,36 @@ def test_rate_limited_three_times_then_delivered_with_growing_backoff(shop, tikt
     assert ReceivedEvent.objects.get().event_id == "order-1"
 
 
+def test_the_attempt_log_keeps_the_last_20_attempts_newest_last(shop, tiktok, held):
+    record_events(shop, [purchase(1)])
+    earlier = [
+        {"at": f"2026-01-{day:02d}T00:00:00+00:00", "code": 50002, "http": 200, "message": "old"}
+        for day in range(1, 20)
+    ]
+    Postback.objects.update(attempt_log=earlier)
+    state.add_fault(PIXEL, "rate_limit", remaining=1)
+    delivery.deliver_due_postbacks()
+    make_due()
+    delivery.deliver_due_postbacks()
+    postback = Postback.objects.get()
+    assert postback.status == S.DELIVERED
+    log = postback.attempt_log
+    # 19 earlier entries and two new ones: the oldest went.
+    assert len(log) == 20
+    assert [entry["at"][:10] for entry in log[:18]] == [f"2026-01-{d:02d}" for d in range(2, 20)]
+    limited, delivered = log[-2:]
+    assert (limited["code"], limited["http"]) == (40100, 200)
+    assert limited["message"] and limited["message"] != delivered["message"]
+    assert delivered == {
+        "at": postback.delivered_at.isoformat(),
+        "code": 0,
+        "http": 200,
+        "message": postback.response_message[:200],
+        "request_id": postback.response_request_id,
+    }
+    assert delivered["request_id"]
+
+
 @pytest.mark.parametrize("fault", ["bad_gateway", "server_error", "maintenance"])
 def test_gateway_pages_and_tiktok_errors_are_retried(shop, tiktok, fault):
     state.add_fault(PIXEL, fault)
@@ -599,6 +629,9 @@ def test_a_1000_event_batch_with_10_bad_items_is_settled_in_at_most_3_requests(s
         assert postback.response_message.count("Batch.") == 1
         expected = "event_time" if int(postback.event.event_id[6:]) % 200 == 5 else ".event:"
         assert expected in postback.response_message
+        assert [entry["message"] for entry in postback.attempt_log] == [
+            postback.response_message[:200]
+        ]
     assert Postback.objects.filter(status=S.DELIVERED).count() == 990
 
 
