@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.utils import timezone
 
 HEARTBEAT_SCHEDULE = "Deliver postbacks"  # runs every minute while a cluster is up
@@ -91,12 +91,9 @@ def _check_cluster(health: Health, now: datetime) -> None:
 
 
 def _check_deliveries(health: Health, now: datetime) -> None:
-    from events.models import Postback
     from integrations.models import Integration
 
-    due = Postback.objects.filter(
-        status__in=[Postback.Status.PENDING, Postback.Status.FAILED], next_attempt_at__lte=now
-    )
+    due = _due_postbacks(now)
     oldest = due.aggregate(oldest=Min("next_attempt_at"))["oldest"]
     last_ok = Integration.objects.filter(last_delivery_ok=True).aggregate(
         last=Max("last_delivery_at")
@@ -168,9 +165,7 @@ class DatabaseCollector:
             postbacks.add_metric([status], counts.get(status, 0))
         yield postbacks
 
-        due = Postback.objects.filter(
-            status__in=[Postback.Status.PENDING, Postback.Status.FAILED], next_attempt_at__lte=now
-        ).aggregate(depth=Count("id"), oldest=Min("next_attempt_at"))
+        due = _due_postbacks(now).aggregate(depth=Count("id"), oldest=Min("next_attempt_at"))
         depth = GaugeMetricFamily("signalboard_outbox_due", "Postbacks due for delivery now.")
         depth.add_metric([], due["depth"])
         yield depth
@@ -187,6 +182,14 @@ class DatabaseCollector:
         )
         rows.add_metric([], CostPull.objects.aggregate(n=Sum("rows_saved"))["n"] or 0)
         yield rows
+
+
+def _due_postbacks(now: datetime) -> QuerySet:
+    """Postbacks waiting to be sent whose time has come. A failed one is settled (TikTok refused
+    it for good, a person may requeue it): it is not waiting, however old."""
+    from events.models import Postback
+
+    return Postback.objects.filter(status=Postback.Status.PENDING, next_attempt_at__lte=now)
 
 
 def _latency_quantiles(now: datetime):  # noqa: ANN202 - a prometheus_client metric family

@@ -53,6 +53,22 @@ def test_healthz_is_503_when_postbacks_wait_past_their_time(client, app):
     assert response.json()["checks"]["deliveries"]["oldest_due_seconds"] >= 20 * 60
 
 
+def test_a_postback_tiktok_refused_for_good_is_not_counted_as_waiting(client, app):
+    """A failed postback is settled (a person may requeue it): an old one must not turn the
+    load balancer's check red."""
+    beat(0.5)
+    integration = factories.make_integration(app, is_active=True)
+    factories.make_postback(
+        integration,
+        factories.make_event(app),
+        status="failed",
+        next_attempt_at=timezone.now() - timedelta(hours=3),
+    )
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["deliveries"]["oldest_due_seconds"] is None
+
+
 def test_metrics_are_off_without_a_token_and_refuse_a_wrong_one(client):
     assert client.get("/metrics").status_code == 404
     with override_settings(METRICS_TOKEN="scrape-secret"):
@@ -64,7 +80,7 @@ def test_metrics_are_off_without_a_token_and_refuse_a_wrong_one(client):
 @override_settings(METRICS_TOKEN="scrape-secret")
 def test_metrics_count_postbacks_by_status_and_the_due_outbox(client, app):
     integration = factories.make_integration(app, is_active=True)
-    for status in ("pending", "pending", "delivered", "dead"):
+    for status in ("pending", "pending", "delivered", "dead", "failed"):
         factories.make_postback(
             integration,
             factories.make_event(app),
@@ -81,6 +97,7 @@ def test_metrics_count_postbacks_by_status_and_the_due_outbox(client, app):
     }
     assert samples[("signalboard_postbacks", (("status", "pending"),))] == 2
     assert samples[("signalboard_postbacks", (("status", "dead"),))] == 1
+    assert samples[("signalboard_postbacks", (("status", "failed"),))] == 1
     assert samples[("signalboard_outbox_due", ())] == 2
     assert samples[("signalboard_outbox_oldest_due_seconds", ())] >= 90
     assert samples[("signalboard_events_stored_total", ())] >= 4

@@ -238,10 +238,15 @@ def _send_batch(
         )
         mapped = payloads.map_properties(event)
         item = payloads.event_item(integration, event, mapped)
-        items.append(_Item(item, json.dumps(item, allow_nan=False)))
+        items.append(_Item(item, _ITEM_ENCODER.encode(item)))
         # Kept with the row (written by _finish): what TikTok could not take, and why.
         row.dropped = mapped.dropped
     _send(integration, batch, items, test_event_code, report)
+
+
+# One encoder for every item (json.dumps with an option builds a new one per call); what
+# requests' json= would send, NaN refused.
+_ITEM_ENCODER = json.JSONEncoder(allow_nan=False)
 
 
 def _data_prefix(envelope: dict[str, Any]) -> str:
@@ -604,7 +609,7 @@ def _is_expression(value: Any) -> bool:
 # What forwarding reads of a postback, its event and its install. The claim loads these columns
 # into the small records below: building postback, event and install model instances (some
 # 30 to 60 columns each, JSON and times converted) was the largest cost of a delivery worker.
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _UserKeys:
     """The match keys an event and an install both carry, by the same names."""
 
@@ -617,7 +622,7 @@ class _UserKeys:
     gaid: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _InstallRow(_UserKeys):
     installed_at: datetime
     device_id: str
@@ -625,7 +630,7 @@ class _InstallRow(_UserKeys):
     ad_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _EventRow(_UserKeys):
     event_id: str
     event_time: datetime

@@ -108,23 +108,29 @@ KEYS: tuple[KeyInfo, ...] = (
 
 
 def keys_carried(item: dict[str, Any]) -> int:
-    """The match keys one `data[]` item carries, as a MatchKey bitmask."""
+    """The match keys one `data[]` item carries, as a MatchKey bitmask (a plain int: delivery
+    reads a thousand items per request, and IntFlag arithmetic cost more than the rest)."""
     user = item.get("user") or {}
     ad = item.get("ad") or {}
-    present = {
-        MatchKey.EMAIL: user.get("email"),
-        MatchKey.PHONE: user.get("phone"),
-        MatchKey.EXTERNAL_ID: user.get("external_id"),
-        MatchKey.IP_USER_AGENT: user.get("ip") and user.get("user_agent"),
-        MatchKey.CLICK_ID: user.get("ttclid") or ad.get("callback"),
-        MatchKey.ADVERTISING_ID: user.get("idfa") or user.get("gaid"),
-        MatchKey.TTP: user.get("ttp"),
-    }
-    mask = 0
-    for key, value in present.items():
-        if value:
-            mask |= key
-    return mask
+    carried = (
+        (_EMAIL, user.get("email")),
+        (_PHONE, user.get("phone")),
+        (_EXTERNAL_ID, user.get("external_id")),
+        (_IP_USER_AGENT, user.get("ip") and user.get("user_agent")),
+        (_CLICK_ID, user.get("ttclid") or ad.get("callback")),
+        (_ADVERTISING_ID, user.get("idfa") or user.get("gaid")),
+        (_TTP, user.get("ttp")),
+    )
+    return sum(bit for bit, value in carried if value)
+
+
+_EMAIL = MatchKey.EMAIL.value
+_PHONE = MatchKey.PHONE.value
+_EXTERNAL_ID = MatchKey.EXTERNAL_ID.value
+_IP_USER_AGENT = MatchKey.IP_USER_AGENT.value
+_CLICK_ID = MatchKey.CLICK_ID.value
+_ADVERTISING_ID = MatchKey.ADVERTISING_ID.value
+_TTP = MatchKey.TTP.value
 
 
 def labels(mask: int) -> list[str]:

@@ -90,7 +90,7 @@ VALUE_PROPERTIES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen init sets each of its 20 fields by a call
 class ForwardedEvent:
     """What TikTok gets about one conversion, as we know it: `event_item` normalises and hashes
     the user fields (§1.3). Email and phone arrive already hashed (we never store them plain);
