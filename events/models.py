@@ -241,7 +241,10 @@ class Postback(models.Model):
         FAILED = "failed", "Failed"
         DEAD = "dead", "Dead-lettered"
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="postbacks")
+    # No index of its own: the indexes below and the unique constraints lead with integration.
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="postbacks", db_index=False
+    )
     # No database constraint, as with Install.touchpoint: events are partitioned on PostgreSQL.
     event = models.ForeignKey(
         InAppEvent,
@@ -304,7 +307,13 @@ class Postback(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="postback_due"),
+            # The outbox only: a delivered, failed or dead row leaves it, so the index stays
+            # the size of the backlog and settling a row adds no entry to it.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="postback_due",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
             models.Index(fields=["integration", "status", "created_at"], name="postback_by_status"),
         ]
 
