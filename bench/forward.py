@@ -13,6 +13,10 @@ Everything runs on this machine against PostgreSQL (a database of its own), over
    percentiles of delivered_at - received_at.
 
     .venv/bin/python bench/forward.py [--events 50000] [--workers 2] [--rate 200] [--seconds 20]
+                                      [--sink]
+
+`--sink` sends to bench/_sink.py instead, which only parses each body and answers success: the
+ceiling of our own side, without the sandbox's checks and records.
 
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
 sb_bench_forward); the database is dropped and created afresh. Nothing leaves this machine.
@@ -162,10 +166,12 @@ def fill_outbox(app, integration, count: int) -> None:  # noqa: ANN001
     connections.close_all()
 
 
-def gunicorn(database_url: str, port: int, workers: int) -> subprocess.Popen:
+def gunicorn(
+    database_url: str, port: int, workers: int, app: str = "attribution_site.wsgi:application"
+) -> subprocess.Popen:
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
-        "attribution_site.wsgi:application",
+        app,
         f"--bind=127.0.0.1:{port}",
         f"--workers={workers}",
         "--log-level=warning",
@@ -242,8 +248,8 @@ def run_throughput(
         "PostgreSQL backends": sum(
             seconds for pid, seconds in used.items() if pid not in sandbox_backends
         ),
-        "sandbox (gunicorn)": sum(cpu_seconds(pid) for pid in sandbox_workers) - sandbox_before,
-        "sandbox's PostgreSQL backends": sum(used[pid] for pid in sandbox_backends & set(used)),
+        "receiver (gunicorn)": sum(cpu_seconds(pid) for pid in sandbox_workers) - sandbox_before,
+        "receiver's PostgreSQL backends": sum(used[pid] for pid in sandbox_backends & set(used)),
     }
     span = Postback.objects.aggregate(first=Min("last_attempt_at"), last=Max("delivered_at"))
     seconds = (span["last"] - span["first"]).total_seconds()
@@ -334,13 +340,19 @@ def main() -> None:
     parser.add_argument("--sandbox-workers", type=int, default=3)
     parser.add_argument("--rate", type=int, default=200, help="events/s in the latency run")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--sink",
+        action="store_true",
+        help="send to a stand-in that only parses and answers (bench/_sink.py), not the sandbox",
+    )
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
 
     recreate_database(database_url)
     app, integration, key = set_up(database_url)
     fill_outbox(app, integration, args.events)
-    sandbox = gunicorn(database_url, SANDBOX_PORT, workers=args.sandbox_workers)
+    receiver = "bench._sink:application" if args.sink else "attribution_site.wsgi:application"
+    sandbox = gunicorn(database_url, SANDBOX_PORT, workers=args.sandbox_workers, app=receiver)
     try:
         seconds, delivered, unique, cpu = run_throughput(
             database_url, args.events, args.workers, sandbox
@@ -350,14 +362,16 @@ def main() -> None:
         sandbox.terminate()
         sandbox.wait(timeout=30)
 
+    target = "a sink that parses and answers" if args.sink else "the sandbox"
     print(
-        f"machine: {os.cpu_count()} cores; PostgreSQL; sandbox: gunicorn "
+        f"machine: {os.cpu_count()} cores; PostgreSQL; {target}: gunicorn "
         f"{args.sandbox_workers} workers in its own processes"
     )
+    counted = "" if args.sink else f"; the sandbox counted {unique:,} unique events"
     print(
-        f"outbox → sandbox: {delivered:,} of {args.events:,} postbacks delivered in "
+        f"outbox → {target}: {delivered:,} of {args.events:,} postbacks delivered in "
         f"{seconds:.2f} s = {delivered / seconds:,.0f} events/s ({args.workers} worker "
-        f"processes, batches of 1,000); the sandbox counted {unique:,} unique events"
+        f"processes, batches of 1,000){counted}"
     )
     for group, used in cpu.items():
         print(f"  CPU {group}: {used:.2f} s = {used / max(delivered, 1) * 1e6:,.0f} µs per event")

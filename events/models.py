@@ -253,9 +253,15 @@ class Postback(models.Model):
         blank=True,
         related_name="postbacks",
         db_constraint=False,
+        db_index=False,  # postback_by_event
     )
     install = models.ForeignKey(
-        Install, on_delete=models.CASCADE, null=True, blank=True, related_name="postbacks"
+        Install,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="postbacks",
+        db_index=False,  # postback_by_install
     )
     partner_event_name = models.CharField(max_length=100)
     include_values = models.BooleanField(default=False)
@@ -315,6 +321,14 @@ class Postback(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
             ),
             models.Index(fields=["integration", "status", "created_at"], name="postback_by_status"),
+            # A row has an event or an install: each index leaves out the rows without one,
+            # one entry fewer to write each time a row is claimed or settled.
+            models.Index(
+                fields=["event"], name="postback_by_event", condition=Q(event__isnull=False)
+            ),
+            models.Index(
+                fields=["install"], name="postback_by_install", condition=Q(install__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

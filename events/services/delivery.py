@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -238,15 +239,17 @@ def _send_batch(
         )
         mapped = payloads.map_properties(event)
         item = payloads.event_item(integration, event, mapped)
-        items.append(_Item(item, _ITEM_ENCODER.encode(item)))
+        items.append(_Item(item, _item_json(item)))
         # Kept with the row (written by _finish): what TikTok could not take, and why.
         row.dropped = mapped.dropped
     _send(integration, batch, items, test_event_code, report)
 
 
-# One encoder for every item (json.dumps with an option builds a new one per call); what
-# requests' json= would send, NaN refused.
-_ITEM_ENCODER = json.JSONEncoder(allow_nan=False)
+def _item_json(item: dict[str, Any]) -> str:
+    """An item's JSON, by orjson: a thousand per request made the standard library's encoder
+    (4.5 µs an item against 0.4) the largest cost of a delivery worker. Compact, UTF-8; a
+    float that is not a number (which map_properties never lets through) would become null."""
+    return orjson.dumps(item).decode()
 
 
 def _data_prefix(envelope: dict[str, Any]) -> str:
