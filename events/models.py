@@ -313,10 +313,11 @@ class Postback(models.Model):
             ),
         ]
         indexes = [
-            # The outbox only: a delivered, failed or dead row leaves it, so the index stays
-            # the size of the backlog and settling a row adds no entry to it.
+            # The outbox only, in the order claims take it: a claim reads its first due rows
+            # however long the backlog. A delivered, failed or dead row leaves it, so the
+            # index stays the size of the backlog and settling a row adds no entry to it.
             models.Index(
-                fields=["status", "next_attempt_at"],
+                fields=["next_attempt_at", "id"],
                 name="postback_due",
                 condition=Q(status__in=["pending", "sending"]),
             ),

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='postback',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'sending'])), fields=['status', 'next_attempt_at'], name='postback_due'),
+            index=models.Index(condition=models.Q(('status__in', ['pending', 'sending'])), fields=['next_attempt_at', 'id'], name='postback_due'),
         ),
         # postback_by_status and the unique constraints lead with integration_id.
         migrations.SeparateDatabaseAndState(

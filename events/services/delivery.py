@@ -77,11 +77,14 @@ def worker_name() -> str:
 
 def due_postbacks(now: datetime) -> Q:
     """Rows a worker may take: pending and due, or sending with an expired lease (dead worker),
-    of integrations that are active and not waiting for a person."""
+    of integrations that are active and not waiting for a person. A sending row was due when
+    it was claimed (claims leave next_attempt_at as it was), so every row taken is due: the
+    claim reads postback_due from its start up to now, however long the backlog behind it."""
     return (
-        Q(status=S.PENDING, next_attempt_at__lte=now)
-        | Q(status=S.SENDING, lease_expires_at__lt=now)
-    ) & Q(integration__is_active=True, integration__needs_attention=False)
+        Q(next_attempt_at__lte=now)
+        & (Q(status=S.PENDING) | Q(status=S.SENDING, lease_expires_at__lt=now))
+        & Q(integration__is_active=True, integration__needs_attention=False)
+    )
 
 
 def claim_due_postbacks(*, worker: str, limit: int, now: datetime | None = None) -> list[int]:
@@ -134,7 +137,7 @@ def _claim_in_one_statement(
     # statement is prepared after a few runs, and rows come back as plain tuples.
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            _claim_sql(), [S.SENDING, worker, lease, now, S.PENDING, now, S.SENDING, now, limit]
+            _claim_sql(), [S.SENDING, worker, lease, now, now, S.PENDING, S.SENDING, now, limit]
         )
         rows = cursor.fetchall()
     claimed = []
@@ -159,11 +162,11 @@ def _claim_sql() -> str:
     return (
         f"WITH c AS (UPDATE {postbacks} SET status = %s, claimed_by = %s, "  # noqa: S608
         "lease_expires_at = %s, attempts = attempts + 1, last_attempt_at = %s "
-        f"WHERE id IN (SELECT p.id FROM {postbacks} p JOIN {integrations} i "
-        "ON i.id = p.integration_id WHERE ((p.status = %s AND p.next_attempt_at <= %s) "
+        f"WHERE id = ANY(ARRAY(SELECT p.id FROM {postbacks} p JOIN {integrations} i "
+        "ON i.id = p.integration_id WHERE p.next_attempt_at <= %s AND (p.status = %s "
         "OR (p.status = %s AND p.lease_expires_at < %s)) AND i.is_active "
         "AND NOT i.needs_attention ORDER BY p.next_attempt_at, p.id LIMIT %s "
-        f"FOR UPDATE OF p SKIP LOCKED) RETURNING {returned}) "
+        f"FOR UPDATE OF p SKIP LOCKED)) RETURNING {returned}) "
         f"SELECT {', '.join(_selected_columns(quote))} FROM c "
         f"LEFT JOIN {events} e ON e.id = c.event_id "
         f"LEFT JOIN {installs} ei ON ei.id = e.install_id "
