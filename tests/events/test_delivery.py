@@ -215,6 +215,20 @@ def test_no_values_send_no_properties(shop, tiktok):
     assert "properties" not in ReceivedEvent.objects.get().payload
 
 
+def test_text_beyond_ascii_arrives_as_written_and_is_kept_with_the_row(shop, tiktok):
+    name = "Chaussettes d’été 🧦 — 登山袜"
+    record_events(
+        shop,
+        [purchase(1, value={"contents": [{"content_id": "sock-1", "content_name": name}]})],
+    )
+    sent = track_requests().get().body["data"][0]
+    assert sent["properties"]["contents"] == [{"content_id": "sock-1", "content_name": name}]
+    postback = Postback.objects.get()
+    assert postback.status == S.DELIVERED
+    assert postback.request_body["data"] == [sent]
+    assert postback.request_body["event_source_id"] == PIXEL
+
+
 def test_2500_events_go_out_as_three_requests(shop, tiktok, held):
     record_events(shop, [purchase(n) for n in range(1000)])
     record_events(shop, [purchase(n) for n in range(1000, 2000)])
