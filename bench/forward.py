@@ -231,20 +231,23 @@ def run_throughput(
             [sys.executable, "manage.py", "deliver_postbacks"],
             cwd=ROOT,
             env=environment(database_url),
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
         )
         for _ in range(workers)
     ]
-    worker_cpu = 0.0
+    worker_cpu = delivering_cpu = 0.0
     for process in processes:
+        report = process.stdout.read() if process.stdout else b""
         _pid, _status, usage = os.wait4(process.pid, 0)
         process.returncode = 0
         worker_cpu += usage.ru_utime + usage.ru_stime
+        delivering_cpu += json.loads(report.splitlines()[-1])["cpu_seconds"]
     stop.set()
     sampler.join(5)
     used = {pid: seconds - backend_before.get(pid, 0.0) for pid, seconds in backends_seen.items()}
     cpu = {
         "delivery workers": worker_cpu,
+        "delivery workers, in delivering (their own report)": delivering_cpu,
         "PostgreSQL backends": sum(
             seconds for pid, seconds in used.items() if pid not in sandbox_backends
         ),
@@ -385,6 +388,12 @@ def main() -> None:
         f"  of which the worker processes' start-up (Django loaded, {args.workers} × "
         f"{startup / args.workers:.2f} s): without it {steady / max(delivered, 1) * 1e6:,.0f} µs "
         "per event"
+    )
+    delivering = cpu["delivery workers, in delivering (their own report)"]
+    print(
+        "  CPU of the delivery itself (the workers' own count from their first claim) + "
+        f"PostgreSQL: {(delivering + cpu['PostgreSQL backends']) / max(delivered, 1) * 1e6:,.0f} "
+        "µs per event"
     )
     if latencies:
         print(

@@ -111,17 +111,22 @@ def keys_carried(item: dict[str, Any]) -> int:
     """The match keys one `data[]` item carries, as a MatchKey bitmask (a plain int: delivery
     reads a thousand items per request, and IntFlag arithmetic cost more than the rest)."""
     user = item.get("user") or {}
-    ad = item.get("ad") or {}
-    carried = (
-        (_EMAIL, user.get("email")),
-        (_PHONE, user.get("phone")),
-        (_EXTERNAL_ID, user.get("external_id")),
-        (_IP_USER_AGENT, user.get("ip") and user.get("user_agent")),
-        (_CLICK_ID, user.get("ttclid") or ad.get("callback")),
-        (_ADVERTISING_ID, user.get("idfa") or user.get("gaid")),
-        (_TTP, user.get("ttp")),
-    )
-    return sum(bit for bit, value in carried if value)
+    mask = 0
+    if user.get("email"):
+        mask |= _EMAIL
+    if user.get("phone"):
+        mask |= _PHONE
+    if user.get("external_id"):
+        mask |= _EXTERNAL_ID
+    if user.get("ip") and user.get("user_agent"):
+        mask |= _IP_USER_AGENT
+    if user.get("ttclid") or (item.get("ad") or {}).get("callback"):
+        mask |= _CLICK_ID
+    if user.get("idfa") or user.get("gaid"):
+        mask |= _ADVERTISING_ID
+    if user.get("ttp"):
+        mask |= _TTP
+    return mask
 
 
 _EMAIL = MatchKey.EMAIL.value

@@ -394,11 +394,12 @@ class _PropertyMapper:
                 self._drop(f"{path}.{index}", f"{_shown(content)} is not an item (an object).")
                 continue
             item = {}
-            for name, to_type in CONTENT_FIELD_TYPES.items():
-                if content.get(name) in (None, ""):
+            for name, value in content.items():  # an item holds a few of the six fields
+                to_type = CONTENT_FIELD_TYPES.get(name)
+                if to_type is None or value is None or value == "":
                     continue
                 try:
-                    item[name] = to_type(content[name])
+                    item[name] = to_type(value)
                 except _Untyped as problem:
                     self._drop(f"{path}.{index}.{name}", str(problem))
             items.append(item)
