@@ -153,6 +153,7 @@ def fill_outbox(app, integration, count: int) -> None:  # noqa: ANN001
                 Postback(
                     integration=integration,
                     event=event,
+                    event_time=event.event_time,
                     partner_event_name="Purchase",
                     include_values=True,
                     include_revenue=True,

@@ -717,6 +717,7 @@ def _delivered_history(app: App, rows: DayRows, now: datetime) -> None:
                     Postback(
                         integration=integration,
                         event=event,
+                        event_time=event.event_time,
                         partner_event_name=mapping.partner_event_name,
                         include_values=mapping.including != Including.NO_VALUES,
                         include_revenue=mapping.including == Including.VALUES_AND_REVENUE,

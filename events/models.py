@@ -263,6 +263,10 @@ class Postback(models.Model):
         related_name="postbacks",
         db_index=False,  # postback_by_install
     )
+    # The event's own event_time, the key events are partitioned by on PostgreSQL: a join from
+    # postbacks to their events (a delivery claim's) then reaches one monthly partition instead
+    # of probing every month kept.
+    event_time = models.DateTimeField(null=True, blank=True)
     partner_event_name = models.CharField(max_length=100)
     include_values = models.BooleanField(default=False)
     include_revenue = models.BooleanField(default=False)
@@ -310,6 +314,10 @@ class Postback(models.Model):
             models.CheckConstraint(
                 condition=Q(event__isnull=False) | Q(install__isnull=False),
                 name="postback_has_subject",
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=True) | Q(event_time__isnull=False),
+                name="postback_event_time_with_event",
             ),
         ]
         indexes = [

@@ -132,7 +132,11 @@ def make_event(app: App, event_time: datetime | None = None, **overrides: Any) -
 
 
 def make_postback(integration: Integration, event: InAppEvent, **overrides: Any) -> Postback:
-    fields = {"partner_event_name": "Purchase", "next_attempt_at": timezone.now()}
+    fields = {
+        "partner_event_name": "Purchase",
+        "next_attempt_at": timezone.now(),
+        "event_time": event.event_time,
+    }
     fields.update(overrides)
     return Postback.objects.create(integration=integration, event=event, **fields)
 

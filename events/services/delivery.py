@@ -145,20 +145,49 @@ def _claim_in_one_statement(
         if row[_EVENT_VALUE] is not None:  # jsonb arrives as text; Django's JSONField parses it
             row = (*row[:_EVENT_VALUE], json.loads(row[_EVENT_VALUE]), *row[_EVENT_VALUE + 1 :])
         claimed.append(_claimed_from(row))
+    _load_events_moved_in_time([row for row in claimed if row.event_id and row.event is None])
     return claimed
+
+
+def _load_events_moved_in_time(rows: list[_Claimed]) -> None:
+    """Events the claim did not find in the month of the postback's copy of their event_time
+    (edited since, in Django's admin say): loaded by id, and the copy put right."""
+    if not rows:
+        return
+    # The claim's own column groups, read from the event's side.
+    lookups = ["event__id", *_GROUPS["event"], *_GROUPS["event_install_found"]]
+    lookups += _GROUPS["event_install"]
+    found = {
+        values[0]: values
+        for values in InAppEvent.objects.filter(pk__in=[row.event_id for row in rows]).values_list(
+            *(name.removeprefix("event__") for name in lookups)
+        )
+    }
+    event_end = 1 + len(_GROUPS["event"])
+    for row in rows:
+        values = found.get(row.event_id)
+        if values is None:
+            continue  # gone: _deliver settles the row
+        row.event = _EventRow(*values[1:event_end])
+        if values[event_end] is not None:
+            row.event_install = _UserKeys(*values[event_end + 1 :])
+        Postback.objects.filter(pk=row.pk).update(event_time=row.event.event_time)
 
 
 @functools.cache
 def _claim_sql() -> str:
     """UPDATE … RETURNING the claimed rows (the same rule as `due_postbacks`), joined to their
     event, that event's install and their install: a worker's claim and load in one round trip,
-    with no second look-up of the rows it has just written."""
+    with no second look-up of the rows it has just written. The events are found by id and
+    event_time, so PostgreSQL looks in the event's month alone (run-time partition pruning);
+    by id alone it probed every month's index for every row."""
     quote = connection.ops.quote_name
     postbacks = quote(Postback._meta.db_table)
     integrations = quote(Integration._meta.db_table)
     events = quote(InAppEvent._meta.db_table)
     installs = quote(Install._meta.db_table)
-    returned = ", ".join(quote(_column(Postback, name)) for name in (*_CLAIMED_COLUMNS, "event_id"))
+    columns = (*_CLAIMED_COLUMNS, "event_time")
+    returned = ", ".join(quote(_column(Postback, name)) for name in columns)
     return (
         f"WITH c AS (UPDATE {postbacks} SET status = %s, claimed_by = %s, "  # noqa: S608
         "lease_expires_at = %s, attempts = attempts + 1, last_attempt_at = %s "
@@ -168,7 +197,8 @@ def _claim_sql() -> str:
         "AND NOT i.needs_attention ORDER BY p.next_attempt_at, p.id LIMIT %s "
         f"FOR UPDATE OF p SKIP LOCKED)) RETURNING {returned}) "
         f"SELECT {', '.join(_selected_columns(quote))} FROM c "
-        f"LEFT JOIN {events} e ON e.id = c.event_id "
+        # With the partition key, each row's event is looked up in its own month only.
+        f"LEFT JOIN {events} e ON e.id = c.event_id AND e.event_time = c.event_time "
         f"LEFT JOIN {installs} ei ON ei.id = e.install_id "
         f"LEFT JOIN {installs} ci ON ci.id = c.install_id ORDER BY c.id"
     )
@@ -196,6 +226,17 @@ def deliver_due_postbacks(*, limit: int | None = None, worker: str | None = None
 
 
 def _deliver(claimed: list[_Claimed], report: DeliveryReport) -> None:
+    gone = [row.pk for row in claimed if row.event is None and row.install is None]
+    if gone:
+        # Its event was deleted after it was planned (events are not tied to postbacks by a
+        # database constraint): nothing is left to send, and the rest of the claim goes on.
+        Postback.objects.filter(pk__in=gone).update(
+            status=S.FAILED,
+            response_message="Its event no longer exists, so there was nothing to send.",
+            lease_expires_at=None,
+        )
+        report.failed += len(gone)
+        claimed = [row for row in claimed if row.pk not in set(gone)]
     # A claim holds few integrations and many rows: load each integration once, not per row.
     integrations = Integration.objects.select_related("partner", "app", "pixel").in_bulk(
         {row.integration_id for row in claimed}
@@ -666,6 +707,7 @@ class _Claimed:
     test_event_code: str
     attempts: int  # this attempt included
     install_id: int | None
+    event_id: int | None
     event: _EventRow | None = None
     event_install: _UserKeys | None = None
     install: _InstallRow | None = None
@@ -681,6 +723,7 @@ _CLAIMED_COLUMNS = (
     "test_event_code",
     "attempts",
     "install_id",
+    "event_id",
 )
 
 
@@ -692,9 +735,11 @@ def _names(row_type: type) -> tuple[str, ...]:
 # loaded row.
 _GROUPS = {
     "postback": _CLAIMED_COLUMNS,
-    "event_id": ("event__id",),
+    # Columns never null in their own table, so null means "no such row" (a foreign key's id
+    # would be read from the postback itself and say nothing of whether the row exists).
+    "event_found": ("event__event_time",),
     "event": tuple(f"event__{name}" for name in _names(_EventRow)),
-    "event_install_id": ("event__install__id",),
+    "event_install_found": ("event__install__installed_at",),
     "event_install": tuple(f"event__install__{name}" for name in _names(_UserKeys)),
     "install": tuple(f"install__{name}" for name in _names(_InstallRow)),
 }
@@ -730,9 +775,9 @@ def _column(model: type[Model], name: str) -> str:
 
 def _claimed_from(row: tuple[Any, ...]) -> _Claimed:
     claimed = _Claimed(*row[_AT["postback"]])
-    if row[_AT["event_id"]] != (None,):
+    if row[_AT["event_found"]] != (None,):
         claimed.event = _EventRow(*row[_AT["event"]])
-    if row[_AT["event_install_id"]] != (None,):
+    if row[_AT["event_install_found"]] != (None,):
         claimed.event_install = _UserKeys(*row[_AT["event_install"]])
     if claimed.install_id is not None:
         claimed.install = _InstallRow(*row[_AT["install"]])

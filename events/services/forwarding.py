@@ -83,7 +83,7 @@ def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> int
     anchors = _window_anchors(forwarded)
     flagged = _flagged_installs(forwarded, integrations)
     planned = [
-        (integration.pk, event.pk, mapping)
+        (integration.pk, event, mapping)
         for event in forwarded
         for integration in integrations
         if not (integration.block_flagged_installs and event.install_id in flagged)
@@ -94,7 +94,8 @@ def plan_postbacks_for_events(app: App, new_events: Sequence[InAppEvent]) -> int
         Postback,
         per_row={
             "integration_id": [integration_id for integration_id, _, _ in planned],
-            "event_id": [event_id for _, event_id, _ in planned],
+            "event_id": [event.pk for _, event, _ in planned],
+            "event_time": [event.event_time for _, event, _ in planned],
             "partner_event_name": [mapping.partner_event_name for _, _, mapping in planned],
             "include_values": [m.including != Including.NO_VALUES for _, _, m in planned],
             "include_revenue": [m.including == Including.VALUES_AND_REVENUE for _, _, m in planned],

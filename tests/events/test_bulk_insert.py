@@ -71,6 +71,7 @@ def test_rows_given_column_by_column_hold_their_own_values_shared_ones_and_defau
         Postback,
         per_row={
             "event_id": [first.pk, first.pk, second.pk],
+            "event_time": [first.event_time, first.event_time, second.event_time],
             "partner_event_name": ["Purchase", "AddToCart", "Purchase"],
         },
         shared={"integration_id": integration.pk, "next_attempt_at": AT},
@@ -94,7 +95,11 @@ def test_rows_given_column_by_column_hold_their_own_values_shared_ones_and_defau
     assert (
         insert_columns(
             Postback,
-            per_row={"event_id": [second.pk], "include_values": [True]},
+            per_row={
+                "event_id": [second.pk],
+                "event_time": [second.event_time],
+                "include_values": [True],
+            },
             shared={
                 "integration_id": integration.pk,
                 "partner_event_name": "AddToCart",

@@ -229,6 +229,31 @@ def test_text_beyond_ascii_arrives_as_written_and_is_kept_with_the_row(shop, tik
     assert postback.request_body["event_source_id"] == PIXEL
 
 
+def test_an_event_whose_time_was_edited_after_planning_is_still_delivered(shop, tiktok, held):
+    """Postbacks carry their event's time (the events' partition key on PostgreSQL); an edit
+    of the event (in Django's admin, say) moves it to another month's partition."""
+    record_events(shop, [purchase(1)])
+    moved = timezone.now().replace(microsecond=0) - timedelta(days=45)
+    InAppEvent.objects.filter(event_id="order-1").update(event_time=moved)
+    report = delivery.deliver_due_postbacks()
+    assert report.delivered == 1
+    assert track_requests().get().body["data"][0]["event_time"] == int(moved.timestamp())
+    if connection.vendor == "postgresql":  # the copy is only read there, and put right
+        assert Postback.objects.get().event_time == moved
+
+
+def test_a_postback_whose_event_was_deleted_fails_and_the_others_go_out(shop, tiktok, held):
+    record_events(shop, [purchase(1), purchase(2)])
+    gone = InAppEvent.objects.get(event_id="order-1")
+    with connection.cursor() as cursor:  # under the ORM, which would take the postback too
+        cursor.execute("DELETE FROM events_inappevent WHERE id = %s", [gone.pk])
+    report = delivery.deliver_due_postbacks()
+    assert (report.delivered, report.failed) == (1, 1)
+    orphan = Postback.objects.get(event_id=gone.pk)
+    assert orphan.status == S.FAILED and "no longer exists" in orphan.response_message
+    assert [item["event_id"] for item in track_requests().get().body["data"]] == ["order-2"]
+
+
 def test_2500_events_go_out_as_three_requests(shop, tiktok, held):
     record_events(shop, [purchase(n) for n in range(1000)])
     record_events(shop, [purchase(n) for n in range(1000, 2000)])

@@ -93,6 +93,13 @@ def test_a_postback_needs_an_event_or_install(app):
     )
 
 
+def test_a_postback_of_an_event_carries_the_events_time(app):
+    """The events' partition key, by which a delivery's claim reaches the event's month."""
+    integration = factories.make_integration(app)
+    event = factories.make_event(app)
+    assert refused(lambda: factories.make_postback(integration, event, event_time=None))
+
+
 def cost_row(app, **overrides) -> CostRecord:  # noqa: ANN001
     fields = {
         "app": app,
