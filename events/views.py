@@ -213,7 +213,8 @@ def delivery_detail(
             "app": access.app,
             "integration": integration,
             "postback": postback,
-            "request_json": json.dumps(postback.request_body, indent=2)
+            # As sent: a product name in French or Japanese reads as written, not as \u escapes.
+            "request_json": json.dumps(postback.request_body, indent=2, ensure_ascii=False)
             if postback.request_body
             else "",
             "can_requeue": access.can(Action.CONFIGURE_POSTBACKS, integration),

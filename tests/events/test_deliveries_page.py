@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -80,6 +81,16 @@ def test_the_detail_shows_the_request_and_tiktoks_answer(client, marketer, integ
     body = client.get(url(integration, "events:delivery", rows["failed"].pk)).content.decode()
     assert "data.0.event: bad" in body
     assert "&quot;event_source&quot;: &quot;web&quot;" in body
+
+
+def test_the_detail_shows_text_beyond_ascii_as_written(client, marketer, integration, rows):
+    name = "Chaussettes d’été 🧦 — 登山袜"
+    Postback.objects.filter(pk=rows["delivered"].pk).update(
+        request_body={"data": [{"properties": {"contents": [{"content_name": name}]}}]}
+    )
+    client.force_login(marketer)
+    body = client.get(url(integration, "events:delivery", rows["delivered"].pk)).content.decode()
+    assert name in html.unescape(body)
 
 
 def test_retry_selected_requeues_failed_rows_only(client, marketer, integration, rows):
