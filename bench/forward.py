@@ -117,7 +117,7 @@ def set_up(database_url: str):  # noqa: ANN201 - returns (app, api key) once Dja
     return app, integration, key
 
 
-def fill_outbox(app, integration, count: int) -> None:  # noqa: ANN001
+def fill_outbox(app, integration, count: int, prefix: str = "bench") -> None:  # noqa: ANN001
     """N purchases with their postbacks, as ingestion would have left them."""
     from django.db import connections
     from django.utils import timezone
@@ -130,7 +130,7 @@ def fill_outbox(app, integration, count: int) -> None:  # noqa: ANN001
             [
                 InAppEvent(
                     app=app,
-                    event_id=f"bench-{n}",
+                    event_id=f"{prefix}-{n}",
                     event_name="purchase",
                     event_time=now - timedelta(seconds=n % 3600),
                     web_user_id=f"wu-{n}",
