@@ -226,7 +226,7 @@ def deliver_due_postbacks(*, limit: int | None = None, worker: str | None = None
 
 
 def _deliver(claimed: list[_Claimed], report: DeliveryReport) -> None:
-    gone = [row.pk for row in claimed if row.event is None and row.install is None]
+    gone = {row.pk for row in claimed if row.event is None and row.install is None}
     if gone:
         # Its event was deleted after it was planned (events are not tied to postbacks by a
         # database constraint): nothing is left to send, and the rest of the claim goes on.
@@ -236,7 +236,7 @@ def _deliver(claimed: list[_Claimed], report: DeliveryReport) -> None:
             lease_expires_at=None,
         )
         report.failed += len(gone)
-        claimed = [row for row in claimed if row.pk not in set(gone)]
+        claimed = [row for row in claimed if row.pk not in gone]
     # A claim holds few integrations and many rows: load each integration once, not per row.
     integrations = Integration.objects.select_related("partner", "app", "pixel").in_bulk(
         {row.integration_id for row in claimed}
