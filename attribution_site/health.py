@@ -202,7 +202,9 @@ def _latency_quantiles(now: datetime):  # noqa: ANN202 - a prometheus_client met
     pairs = Postback.objects.filter(
         status=Postback.Status.DELIVERED, delivered_at__gte=now - LATENCY_WINDOW
     ).values_list("delivered_at", "next_attempt_at")[:100_000]
-    latencies = sorted(max(0.0, (done - due).total_seconds()) for done, due in pairs)
+    latencies = sorted(
+        max(0.0, (done - due).total_seconds()) for done, due in pairs if done is not None
+    )
     family = GaugeMetricFamily(
         "signalboard_delivery_latency_seconds",
         "Due → delivered time of postbacks delivered in the last 15 minutes.",
