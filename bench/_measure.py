@@ -53,11 +53,13 @@ def backend_pids(connection, database: str) -> list[int]:  # noqa: ANN001 - a ps
 
 
 def backends_by_application(connection, database: str) -> dict[int, str]:  # noqa: ANN001
-    """PostgreSQL backends connected to `database` (but the asking connection's own), each with
-    its client's application_name (a process started with PGAPPNAME=x connects as x)."""
+    """PostgreSQL's client backends connected to `database` (but the asking connection's own),
+    each with its client's application_name (a process started with PGAPPNAME=x connects as x).
+    Autovacuum workers are left out: they tidy up after whatever ran before the measured run
+    (the bench's own set-up, say), not after the run alone."""
     rows = connection.execute(
-        "SELECT pid, application_name FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()",
+        "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
         [database],
     ).fetchall()
     return dict(rows)

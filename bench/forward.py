@@ -13,10 +13,12 @@ Everything runs on this machine against PostgreSQL (a database of its own), over
    percentiles of delivered_at - received_at.
 
     .venv/bin/python bench/forward.py [--events 50000] [--workers 2] [--rate 200] [--seconds 20]
-                                      [--sink]
+                                      [--sink] [--history-months 24]
 
 `--sink` sends to bench/_sink.py instead, which only parses each body and answers success: the
-ceiling of our own side, without the sandbox's checks and records.
+ceiling of our own side, without the sandbox's checks and records. `--history-months N` first
+stores N earlier months of events (a partition each, nothing to forward), as a deployment that
+keeps its history has them.
 
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
 sb_bench_forward); the database is dropped and created afresh. Nothing leaves this machine.
@@ -115,6 +117,40 @@ def set_up(database_url: str):  # noqa: ANN201 - returns (app, api key) once Dja
     )
     state.issue_token(sources=[PIXEL], token=TOKEN)
     return app, integration, key
+
+
+def add_history(app, months: int, per_month: int) -> None:  # noqa: ANN001
+    """Earlier months of events, each month in its own partition as a deployment that keeps its
+    history has them, and none waiting to be forwarded: what a claim's join to the events must
+    not slow down with."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from events.models import InAppEvent
+    from events.services import partitions
+
+    this_month = partitions.month_start(timezone.now().date())
+    for back in range(months, 0, -1):
+        month = partitions.add_months(this_month, -back)
+        partitions.ensure_partitions(today=month)  # that month and the three after it
+        start = datetime(month.year, month.month, 1, tzinfo=UTC)
+        for first in range(0, per_month, 5000):
+            InAppEvent.objects.bulk_create(
+                [
+                    InAppEvent(
+                        app=app,
+                        event_id=f"history-{back}-{n}",
+                        event_name="purchase",
+                        event_time=start + timedelta(seconds=n * 60),
+                        web_user_id=f"history-{n}",
+                        revenue="19.99",
+                        currency="USD",
+                        media_source="tiktokweb_int",
+                    )
+                    for n in range(first, min(per_month, first + 5000))
+                ]
+            )
 
 
 def fill_outbox(app, integration, count: int, prefix: str = "bench") -> None:  # noqa: ANN001
@@ -345,6 +381,13 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="events/s in the latency run")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument(
+        "--history-months",
+        type=int,
+        default=0,
+        help="earlier months of events, each in its own partition, none to be forwarded",
+    )
+    parser.add_argument("--history-events-per-month", type=int, default=20_000)
+    parser.add_argument(
         "--sink",
         action="store_true",
         help="send to a stand-in that only parses and answers (bench/_sink.py), not the sandbox",
@@ -354,6 +397,7 @@ def main() -> None:
 
     recreate_database(database_url)
     app, integration, key = set_up(database_url)
+    add_history(app, args.history_months, args.history_events_per_month)
     fill_outbox(app, integration, args.events)
     receiver = "bench._sink:application" if args.sink else "attribution_site.wsgi:application"
     sandbox = gunicorn(database_url, SANDBOX_PORT, workers=args.sandbox_workers, app=receiver)
@@ -371,6 +415,11 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores; PostgreSQL; {target}: gunicorn "
         f"{args.sandbox_workers} workers in its own processes"
     )
+    if args.history_months:
+        print(
+            f"history: {args.history_months} earlier months of "
+            f"{args.history_events_per_month:,} events each, a partition per month"
+        )
     counted = "" if args.sink else f"; the sandbox counted {unique:,} unique events"
     print(
         f"outbox → {target}: {delivered:,} of {args.events:,} postbacks delivered in "
