@@ -298,12 +298,9 @@ def _item_json(item: dict[str, Any]) -> str:
 
 
 def _data_prefix(envelope: dict[str, Any]) -> str:
-    """The JSON of `envelope` with `data` last, up to its opening bracket: a body is this, the
-    items' JSON joined by commas, and `]}`."""
-    empty = json.dumps(
-        {key: value for key, value in envelope.items() if key != "data"} | {"data": []}
-    )
-    return empty[: -len("]}")]
+    """The JSON of `envelope` (a body without its `data`) with `data` added last, up to its
+    opening bracket: a body is this, the items' JSON joined by commas, and `]}`."""
+    return json.dumps({**envelope, "data": []})[: -len("]}")]
 
 
 def _send(
