@@ -18,6 +18,8 @@ from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from events.services.pg_cursor import server_cursor
+
 POSTGRES_ROWS_PER_STATEMENT = 1000
 
 
@@ -89,13 +91,10 @@ def _insert_as_arrays(
     array: each array element is prepared and packed in Python. The statement's text depends
     only on which columns vary, so psycopg converts it once per shape. A single row (the
     single-event API) goes as plain typed parameters: arrays of one element cost more."""
-    import psycopg  # PostgreSQL only
-
     rows: list[tuple] = []
-    connection.ensure_connection()
     # psycopg's own cursor binds on the server, arrays in binary (Django's client-side cursor
     # would quote every value into the statement's text). Same connection, same transaction.
-    with psycopg.Cursor(connection.connection) as cursor:
+    with server_cursor(connection) as cursor:
         _stamp_auto_now(fields, objs)
         if len(objs) == 1:
             statement = _one_row_statement(
@@ -141,11 +140,8 @@ def insert_columns(
             batch_size=POSTGRES_ROWS_PER_STATEMENT,
         )
         return count
-    import psycopg  # PostgreSQL only
-
     now = timezone.now()
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with server_cursor(connection) as cursor:
         for start in range(0, count, POSTGRES_ROWS_PER_STATEMENT):
             stop = min(count, start + POSTGRES_ROWS_PER_STATEMENT)
             columns: list[Any] = []

@@ -43,6 +43,7 @@ from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from events.models import InAppEvent, Install, Postback
+from events.services.pg_cursor import server_cursor
 from integrations.models import Integration, PartnerEvent
 from integrations.services.audit import record_audit
 from integrations.services.deliveries import (
@@ -130,12 +131,9 @@ def _claim_in_one_statement(
 ) -> list[_Claimed]:
     """PostgreSQL: pick due rows (skipping those another worker holds locked), mark them ours
     and read what they forward, in one statement (see _claim_sql)."""
-    import psycopg  # PostgreSQL only
-
-    connection.ensure_connection()
-    # psycopg's own cursor on Django's connection (its type loaders, its transaction): the
-    # statement is prepared after a few runs, and rows come back as plain tuples.
-    with psycopg.Cursor(connection.connection) as cursor:
+    # psycopg's own cursor on Django's connection (its transaction): the statement is
+    # prepared after a few runs, and rows come back as plain tuples.
+    with server_cursor(connection) as cursor:
         cursor.execute(
             _claim_sql(), [S.SENDING, worker, lease, now, now, S.PENDING, S.SENDING, now, limit]
         )
@@ -559,8 +557,6 @@ def _update_rows_as_arrays(
     share are sent once; the attempt log grows in the database, so it is never read here.
     A common value that is an expression (a paused row's attempt given back) is left to the
     ORM in a statement before."""
-    import psycopg  # PostgreSQL only
-
     plain = {name: value for name, value in common.items() if not _is_expression(value)}
     expressions = {name: value for name, value in common.items() if name not in plain}
     if expressions:
@@ -611,7 +607,7 @@ def _update_rows_as_arrays(
     )
     table = quote(Postback._meta.db_table)
     unnest = ", ".join(f"%b::{sql_type}[]" for sql_type, _ in arrays.values())
-    with psycopg.Cursor(connection.connection) as cursor:
+    with server_cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {table} AS p SET {', '.join(sets)} "  # noqa: S608
             f"FROM unnest({unnest}) AS v({', '.join(arrays)}) WHERE p.id = v.id",

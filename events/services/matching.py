@@ -26,6 +26,7 @@ from events.attribution import (
 )
 from events.models import ORGANIC, AttributionFields, Install, Touchpoint
 from events.services.config_cache import ConfigCache
+from events.services.pg_cursor import server_cursor
 from integrations.models import App, Integration
 
 ATTRIBUTION_FIELDS = [f.name for f in AttributionFields._meta.fields]
@@ -293,13 +294,10 @@ def rows_with_any_key(
         return rows
     params: list[Any] = [app.pk, *(occurred_between or ())]
     params += [sorted(keys[name]) for name in names]
-    import psycopg  # PostgreSQL only
-
-    connection.ensure_connection()
     # psycopg's own cursor binds on the server, so after a few runs psycopg prepares the
-    # statement and PostgreSQL stops parsing and planning it on every request. Same connection
-    # (Django's type loaders apply), same transaction.
-    with psycopg.Cursor(connection.connection) as cursor:
+    # statement and PostgreSQL stops parsing and planning it on every request. Same connection,
+    # same transaction.
+    with server_cursor(connection) as cursor:
         cursor.execute(_any_key_sql(connection, model, names, bool(occurred_between)), params)
         attnames = [field.attname for field in model._meta.concrete_fields]
         return [model.from_db(database, attnames, row) for row in cursor.fetchall()]
