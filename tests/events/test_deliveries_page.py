@@ -83,6 +83,16 @@ def test_the_detail_shows_the_request_and_tiktoks_answer(client, marketer, integ
     assert "&quot;event_source&quot;: &quot;web&quot;" in body
 
 
+def test_the_detail_lists_attempts_with_times_written_as_elsewhere_on_the_page(
+    client, marketer, integration, rows
+):
+    log = [{"at": "2026-03-01T12:30:05.123456+00:00", "code": 0, "http": 200, "message": "OK"}]
+    Postback.objects.filter(pk=rows["delivered"].pk).update(attempt_log=log)
+    client.force_login(marketer)
+    body = client.get(url(integration, "events:delivery", rows["delivered"].pk)).content.decode()
+    assert "<td>2026-03-01 12:30:05</td>" in body
+
+
 def test_the_detail_shows_text_beyond_ascii_as_written(client, marketer, integration, rows):
     name = "Chaussettes d’été 🧦 — 登山袜"
     Postback.objects.filter(pk=rows["delivered"].pk).update(
