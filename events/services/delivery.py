@@ -133,7 +133,7 @@ def _claim_in_one_statement(
     and read what they forward, in one statement (see _claim_sql)."""
     # psycopg's own cursor on Django's connection (its transaction): the statement is
     # prepared after a few runs, and rows come back as plain tuples.
-    with server_cursor(connection) as cursor:
+    with server_cursor(connection, reads_times=True) as cursor:
         cursor.execute(
             _claim_sql(), [S.SENDING, worker, lease, now, now, S.PENDING, S.SENDING, now, limit]
         )

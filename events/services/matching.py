@@ -297,7 +297,7 @@ def rows_with_any_key(
     # psycopg's own cursor binds on the server, so after a few runs psycopg prepares the
     # statement and PostgreSQL stops parsing and planning it on every request. Same connection,
     # same transaction.
-    with server_cursor(connection) as cursor:
+    with server_cursor(connection, reads_times=True) as cursor:
         cursor.execute(_any_key_sql(connection, model, names, bool(occurred_between)), params)
         attnames = [field.attname for field in model._meta.concrete_fields]
         return [model.from_db(database, attnames, row) for row in cursor.fetchall()]

@@ -31,7 +31,7 @@ def test_times_come_back_as_the_orm_reads_them():
         Touchpoint.objects.create(app=app, occurred_at=at, click_id=f"c-{n}").pk
         for n, at in enumerate(TIMES)
     ]
-    with server_cursor(connection) as cursor:
+    with server_cursor(connection, reads_times=True) as cursor:
         cursor.execute(
             "SELECT id, occurred_at FROM events_touchpoint WHERE id = ANY(%s) ORDER BY id", [ids]
         )
