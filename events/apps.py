@@ -6,6 +6,9 @@ class EventsConfig(AppConfig):
     verbose_name = "Touchpoints, installs and events"
 
     def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from attribution_site.gc_freeze import freeze_loaded_objects
         from events import schema  # noqa: F401 - registers the API-key scheme with the schema
         from integrations.schedules import register
 
@@ -14,3 +17,4 @@ class EventsConfig(AppConfig):
         register(
             "Event partitions and retention", "events.tasks.maintain_event_tables", minutes=24 * 60
         )
+        post_spawn.connect(freeze_loaded_objects, dispatch_uid="signalboard-gc-freeze")

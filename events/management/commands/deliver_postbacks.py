@@ -4,6 +4,7 @@ from dataclasses import asdict
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from attribution_site.gc_freeze import freeze_loaded_objects
 from events.services.delivery import deliver_due_postbacks
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="Stop after this many rows.")
 
     def handle(self, *args: object, limit: int | None, **options: object) -> None:
+        freeze_loaded_objects()
         started = time.process_time()
         report = deliver_due_postbacks(limit=limit)
         # This process's CPU time in the delivery itself, start-up left out (bench/forward.py).
